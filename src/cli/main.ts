@@ -1,0 +1,41 @@
+/** Entry point of the `rla` command line tool: dispatches to one module per subcommand. */
+import { UsageError } from './args.js';
+import { infoCommand } from './commands/info.js';
+import { listCommand } from './commands/list.js';
+
+type Command = (argv: string[], out: (line: string) => void) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  list: { run: listCommand, summary: 'list registered models' },
+  info: { run: infoCommand, summary: 'parameter and MAC counts of a model' },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, { summary }]) => `  ${name.padEnd(12)} ${summary}`);
+  return `usage: rla <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nrla <command> --help shows a command's options.`;
+}
+
+/** Runs the CLI with `argv` (without node and script); returns the exit code. Output goes to stdout/stderr. */
+export async function main(argv: string[], out: (line: string) => void = (line) => console.log(line)): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    out(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`rla: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest, out);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`rla ${name}: ${error.message}`);
+      return 2;
+    }
+    console.error(`rla ${name}: ${(error as Error).message}`);
+    if (process.env.RLA_DEBUG) console.error((error as Error).stack);
+    return 1;
+  }
+}

@@ -1,0 +1,43 @@
+/** Configuration shared by the ResNet-family models (baselines and RLA), with the official defaults. */
+import type { RLAInput } from '../layers/rla-update.js';
+
+export interface ResNetConfig {
+  /** Blocks per stage, e.g. [3, 4, 6, 3] for a 50-layer net. */
+  layers: number[];
+  numClasses: number;
+  /** ResNeXt cardinality (32 for the 32x4d models). */
+  groups: number;
+  /** `width_per_group` (64 for ResNet, 4 for ResNeXt 32x4d). */
+  widthPerGroup: number;
+  se: boolean;
+  /** ECA kernel size per stage, or null for no ECA. */
+  ecaKernelSizes: number[] | null;
+  /** Zero-init every bottleneck's bn3.weight (official default true). */
+  zeroInitLastBn: boolean;
+  /** Seed of the initialisation PRNG; omitted = random. */
+  seed?: number;
+}
+
+export interface RLAResNetConfig extends ResNetConfig {
+  /** k, channels of the RLA hidden state (official default 32). */
+  rlaChannel: number;
+  rlaInput: RLAInput;
+}
+
+export const STAGE_PLANES = [64, 128, 256, 512] as const;
+export const STAGE_STRIDES = [1, 2, 2, 2] as const;
+
+export function validateResNetConfig(config: ResNetConfig): void {
+  const positiveInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
+  if (config.layers.length !== 4 || !config.layers.every(positiveInt)) {
+    throw new Error(`layers must be 4 positive integers (blocks per stage), got [${config.layers}]`);
+  }
+  if (!positiveInt(config.numClasses))
+    throw new Error(`numClasses must be a positive integer, got ${config.numClasses}`);
+  if (!positiveInt(config.widthPerGroup)) {
+    throw new Error(`widthPerGroup must be a positive integer, got ${config.widthPerGroup}`);
+  }
+  if (config.ecaKernelSizes !== null && config.ecaKernelSizes.length !== 4) {
+    throw new Error(`ecaKernelSizes must have 4 entries (one per stage), got [${config.ecaKernelSizes}]`);
+  }
+}

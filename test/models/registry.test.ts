@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { countMacs, countParams, paperFormat } from '../../src/count/count.js';
+import { initBackend } from '../../src/engine/backend.js';
+import { createModel, getModelEntry, listModels } from '../../src/models/index.js';
+import { fixturePath } from '../helpers/paths.js';
+
+interface OfficialCount {
+  params: number;
+  macs: number;
+  thopParams?: number;
+  paper?: { params: string; flops: string };
+}
+const official: Record<string, OfficialCount> = JSON.parse(
+  readFileSync(fixturePath('spec', 'official-counts.json'), 'utf8'),
+).models;
+
+/** Sum of squares of every gradient: finite and (for a net with a live head) positive. */
+function gradientReport(grads: Record<string, tf.Tensor>): { count: number; finite: boolean } {
+  let finite = true;
+  for (const g of Object.values(grads))
+    if (!Number.isFinite(tf.tidy(() => tf.sum(tf.square(g))).dataSync()[0])) finite = false;
+  return { count: Object.keys(grads).length, finite };
+}
+
+describe('model registry', () => {
+  before(async () => {
+    // Counting is shape-only, so the cpu backend is fast enough; forward/backward run on cpu as specified.
+    await initBackend({ backend: 'cpu' });
+  });
+
+  it('lists official names and filters by substring or wildcard', () => {
+    const all = listModels();
+    assert.ok(all.includes('rla_resnet50') && all.includes('resnext101_32x4d_se'));
+    assert.deepEqual(listModels('rla_resnet1*_eca'), ['rla_resnet101_eca', 'rla_resnet152_eca']);
+    assert.ok(listModels('resnext').every((name) => name.includes('resnext')));
+  });
+
+  it('rejects unknown names with suggestions and options a model does not take', () => {
+    assert.throws(() => createModel('rla_resnet5'), /unknown model "rla_resnet5"; did you mean rla_resnet50/);
+    assert.throws(() => createModel('resnet50', { rlaChannel: 16 }), /does not take option\(s\) rlaChannel/);
+    assert.throws(() => createModel('rla_resnet50', { ecaKernelSizes: [3, 3, 3, 3] }), /ecaKernelSizes/);
+    assert.throws(
+      () => createModel('rla_resnet50', { layers: [1, 1, 1] }),
+      /layers must be 4 positive integers/,
+    );
+  });
+
+  for (const name of listModels()) {
+    const expected = official[name];
+    it(`${name}: exact official params/MACs, forward and backward on cpu, no leaks`, () => {
+      assert.ok(expected, `${name} is not an official model name`);
+      const before = tf.memory().numTensors;
+      const model = createModel(name, { seed: 11 });
+      assert.equal(countParams(model), expected.params, 'params');
+      assert.equal(countMacs(model), expected.macs, 'MACs at 1x3x224x224');
+      if (expected.paper) {
+        assert.equal(paperFormat(expected.params), expected.paper.params);
+        assert.equal(paperFormat(expected.macs), expected.paper.flops);
+      }
+      const afterBuild = tf.memory().numTensors;
+      const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+      const labels = tf.oneHot(tf.tensor1d([1, 7], 'int32'), 1000);
+      model.train();
+      const { value, grads } = tf.variableGrads(() => {
+        const logits = model.forward(x);
+        assert.deepEqual(logits.shape, [2, 1000]);
+        return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+      });
+      const report = gradientReport(grads);
+      assert.equal(report.count, model.parameters().length, 'a gradient for every parameter');
+      assert.ok(report.finite, 'finite gradients');
+      assert.ok(Number.isFinite(value.dataSync()[0]));
+      tf.dispose([x, labels, value, ...Object.values(grads)]);
+      model.eval();
+      const logits = model.forward(tf.zeros([1, 64, 64, 3]));
+      assert.deepEqual(logits.shape, [1, 1000]);
+      logits.dispose();
+      assert.equal(
+        tf.memory().numTensors,
+        afterBuild + 1,
+        'forward/backward leak (the +1 is the eval input)',
+      );
+      model.dispose();
+      assert.ok(tf.memory().numTensors <= before + 1, 'dispose frees the model');
+      assert.equal(getModelEntry(name).name, name);
+    });
+  }
+});
