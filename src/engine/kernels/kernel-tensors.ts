@@ -5,9 +5,17 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-/** Wraps a kernel input (TensorInfo) as a Tensor sharing its data; dispose it (tidy does) when done. */
+/**
+ * A kernel input as a Tensor. Ops pass real Tensors (returned as is, not owned by the kernel); a bare TensorInfo
+ * is wrapped in a new Tensor that shares its data and holds its own reference (makeTensorFromTensorInfo takes
+ * none, so disposing the wrapper would otherwise free the caller's data).
+ */
 export function asTensor<T extends tf.Tensor>(info: tf.TensorInfo): T {
-  return tf.engine().makeTensorFromTensorInfo(info) as T;
+  if (info instanceof tf.Tensor) return info as T;
+  const engine = tf.engine();
+  const tensor = engine.makeTensorFromTensorInfo(info);
+  engine.backend.incRef(info.dataId);
+  return tensor as T;
 }
 
 /** Registers `config` for `backendName`, replacing a kernel the backend already has. */
