@@ -16,6 +16,10 @@ export interface BackboneFeatures {
 
 export abstract class ClassifierModel extends Module {
   abstract readonly numClasses: number;
+  /** Registry name this model was built under (set by `createModel`), e.g. `rla_resnet50`. */
+  registryName?: string;
+  /** Options passed to `createModel`, so a saved model can be rebuilt from its file. */
+  registryOptions?: import('./registry.js').ModelOptions;
 
   /** Throws a clear error when the official architecture cannot process this input size. */
   abstract checkInputSize(height: number, width: number): void;
@@ -42,15 +46,38 @@ export abstract class ClassifierModel extends Module {
   /** Backbone output (before the head) for an NHWC batch. The caller disposes the tensors. */
   forwardFeatures(x: tf.Tensor4D): BackboneFeatures {
     this.checkInput(x);
-    return tf.tidy(() => {
-      const { x: features, h } = this.runBackbone(x);
-      return h ? { x: features, h } : { x: features };
-    }) as unknown as BackboneFeatures & { h: tf.Tensor4D | null };
+    const [features, h] = tf.tidy(() => {
+      const result = this.runBackbone(x);
+      return result.h ? [result.x, result.h] : [result.x];
+    });
+    return { x: features as tf.Tensor4D, h: (h as tf.Tensor4D | undefined) ?? null };
   }
 
   /** Logits from `forwardFeatures` output. */
   forwardHead(features: BackboneFeatures): tf.Tensor2D {
     return tf.tidy(() => this.runHead(features));
+  }
+
+  /**
+   * Per-stage outputs for detection/segmentation backbones: the main path `x` AND the RLA hidden state `h`
+   * (null for models without one) at each stage's resolution, NHWC. (The official mmdetection backbone drops `h`.)
+   * The caller disposes the tensors.
+   */
+  forwardStages(x: tf.Tensor4D): Array<{ x: tf.Tensor4D; h: tf.Tensor4D | null }> {
+    const intermediates = this.forwardIntermediates(x);
+    const stages: Array<{ x: tf.Tensor4D; h: tf.Tensor4D | null }> = [];
+    const kept = new Set<tf.Tensor>();
+    for (let s = 1; intermediates[`stage${s}.x`]; s++) {
+      const stage = {
+        x: intermediates[`stage${s}.x`] as tf.Tensor4D,
+        h: (intermediates[`stage${s}.h`] as tf.Tensor4D | undefined) ?? null,
+      };
+      kept.add(stage.x);
+      if (stage.h) kept.add(stage.h);
+      stages.push(stage);
+    }
+    tf.dispose(Object.values(intermediates).filter((t) => !kept.has(t)));
+    return stages;
   }
 
   /**

@@ -38,6 +38,10 @@ export interface ModelEntry {
   description: string;
   /** Options this model honours (others are rejected with a clear error). */
   options: readonly ModelOptionName[];
+  /** Square input side `rla info` counts at when none is given; absent: 224 (ImageNet). CIFAR models: 32. */
+  defaultInputSize?: number;
+  /** Training recipe a trainer should default to: `cifar` = paper §4.1; absent: the family's ImageNet recipe. */
+  recipe?: 'cifar';
   create(options: ModelOptions): ClassifierModel;
 }
 
@@ -71,7 +75,10 @@ export function createModel(name: string, options: ModelOptions = {}): Classifie
       `model ${name} does not take option(s) ${rejected.join(', ')}; it accepts ${entry.options.join(', ')}`,
     );
   }
-  return entry.create(options);
+  const model = entry.create(options);
+  model.registryName = name;
+  model.registryOptions = { ...options };
+  return model;
 }
 
 /**

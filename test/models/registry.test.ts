@@ -17,11 +17,14 @@ const official: Record<string, OfficialCount> = JSON.parse(
   readFileSync(fixturePath('spec', 'official-counts.json'), 'utf8'),
 ).models;
 
-/** Sum of squares of every gradient: finite and (for a net with a live head) positive. */
+/** How many gradients there are and whether all are finite. */
 function gradientReport(grads: Record<string, tf.Tensor>): { count: number; finite: boolean } {
   let finite = true;
-  for (const g of Object.values(grads))
-    if (!Number.isFinite(tf.tidy(() => tf.sum(tf.square(g))).dataSync()[0])) finite = false;
+  for (const g of Object.values(grads)) {
+    const sumOfSquares = tf.tidy(() => tf.sum(tf.square(g)));
+    if (!Number.isFinite(sumOfSquares.dataSync()[0])) finite = false;
+    sumOfSquares.dispose();
+  }
   return { count: Object.keys(grads).length, finite };
 }
 
@@ -62,7 +65,7 @@ describe('model registry', () => {
       }
       const afterBuild = tf.memory().numTensors;
       const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-      const labels = tf.oneHot(tf.tensor1d([1, 7], 'int32'), 1000);
+      const labels = tf.tidy(() => tf.oneHot(tf.tensor1d([1, 7], 'int32'), 1000));
       model.train();
       const { value, grads } = tf.variableGrads(() => {
         const logits = model.forward(x);
