@@ -1,13 +1,29 @@
 /** Entry point of the `rla` command line tool: dispatches to one module per subcommand. */
 import { UsageError } from './args.js';
+import { bestCommand } from './commands/best.js';
+import { convertCommand } from './commands/convert.js';
+import { evalCommand } from './commands/eval.js';
+import { exportOnnxCommand } from './commands/export-onnx.js';
 import { infoCommand } from './commands/info.js';
 import { listCommand } from './commands/list.js';
+import { plotCommand } from './commands/plot.js';
+import { predictCommand } from './commands/predict.js';
+import { runCommand } from './commands/run.js';
+import { trainCommand } from './commands/train.js';
 
 type Command = (argv: string[], out: (line: string) => void) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   list: { run: listCommand, summary: 'list registered models' },
   info: { run: infoCommand, summary: 'parameter and MAC counts of a model' },
+  convert: { run: convertCommand, summary: 'convert weights between PyTorch .pth and safetensors' },
+  run: { run: runCommand, summary: 'run a model on tensors from a safetensors file (verification)' },
+  'export-onnx': { run: exportOnnxCommand, summary: 'export a model with its weights to ONNX' },
+  train: { run: trainCommand, summary: 'train a model with the paper recipes (resumable)' },
+  eval: { run: evalCommand, summary: 'top-1/top-5 accuracy of a weights file on a dataset split' },
+  predict: { run: predictCommand, summary: 'top-5 classes with probabilities for images' },
+  plot: { run: plotCommand, summary: 'accuracy and loss curves (SVG) of a training run' },
+  best: { run: bestCommand, summary: "a training run's best epoch and its top-1/top-5" },
 };
 
 function usage(): string {

@@ -4,12 +4,32 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ClassifierModel } from '../models/classifier.js';
+import { BatchNorm2d } from '../nn/batchnorm.js';
+import { Conv1d, Conv2d } from '../nn/conv.js';
+import { Linear } from '../nn/linear.js';
 import type { Module } from '../nn/module.js';
 import { numel, withCounter } from '../nn/op-counter.js';
 
 /** Unique trainable parameters; a tied parameter (several state_dict keys, one tensor) counts once. */
 export function countParams(model: Module): number {
   return model.parameters().reduce((sum, parameter) => sum + numel(parameter.shape), 0);
+}
+
+/** The parameterised layers thop 0.0.31 has a rule for (GroupNorm, for one, has none). */
+const THOP_COUNTED_LAYERS = [Conv1d, Conv2d, BatchNorm2d, Linear] as const;
+
+/**
+ * thop 0.0.31's parameter total: the parameters of the modules it has a rule for, each module once (it reads
+ * them in forward hooks; every module of these models runs). Equals `countParams` except where a parameterised
+ * layer has no rule: the ConvGRU ablation's GroupNorms.
+ */
+export function countThopParams(model: Module): number {
+  let total = 0;
+  for (const [, module] of model.namedModules()) {
+    if (!THOP_COUNTED_LAYERS.some((layer) => module instanceof layer)) continue;
+    total += module.parameters().reduce((sum, parameter) => sum + numel(parameter.shape), 0);
+  }
+  return total;
 }
 
 /**

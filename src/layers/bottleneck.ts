@@ -1,7 +1,8 @@
 /**
  * ResNet v1.5 bottleneck (stride on the 3x3) with optional SE / ECA, as `models/resnet.py` `Bottleneck`, and its
  * RLA form, as `models/resnet_rla.py` `RLA_Bottleneck`, which reads `cat(x, h)` and pools `h` where it
- * downsamples. Official child names: conv1, bn1, conv2, bn2, conv3, bn3, downsample.{0,1}, se, eca.
+ * downsamples. Official child names: conv1, bn1, conv2, bn2, conv3, bn3, downsample.{0,1}, se, eca; the unshared
+ * ablation's block (`models/resnet_rla_us.py`) adds its own conv_out, recurrent_conv, bn_rla after downsample.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchNorm2d } from '../nn/batchnorm.js';
@@ -11,6 +12,7 @@ import { Module } from '../nn/module.js';
 import { AvgPool2d } from '../nn/pool.js';
 import { Downsample } from './downsample.js';
 import { ECA } from './eca.js';
+import { poolRLAState, type RLACell, type RLAState } from './rla-update.js';
 import { SE } from './se.js';
 
 export const BOTTLENECK_EXPANSION = 4;
@@ -27,7 +29,7 @@ export interface BottleneckConfig {
   se: boolean;
   /** ECA kernel size, or null for no ECA. */
   ecaKernelSize: number | null;
-  /** Extra input channels of conv1 (the RLA hidden state); 0 for a plain block. */
+  /** Extra input channels of conv1 (the RLA hidden state); 0 for a plain block or one that does not read h. */
   rlaChannel: number;
 }
 
@@ -43,9 +45,14 @@ export class Bottleneck extends Module {
   readonly eca: ECA | null;
   readonly outChannels: number;
 
+  /**
+   * `extraModules` are registered after the shortcut and before SE/ECA, where the official unshared RLA block
+   * declares its own RLA cell, so that state_dict order matches.
+   */
   constructor(
     readonly config: BottleneckConfig,
     rng: Rng,
+    extraModules: ReadonlyArray<readonly [string, Module]> = [],
   ) {
     super();
     const { inplanes, planes, stride, groups, baseWidth, rlaChannel } = config;
@@ -60,6 +67,7 @@ export class Bottleneck extends Module {
     this.downsample = config.downsample
       ? this.addModule('downsample', new Downsample(inplanes, this.outChannels, stride, rng))
       : null;
+    for (const [name, module] of extraModules) this.addModule(name, module);
     this.se = config.se ? this.addModule('se', new SE(this.outChannels, rng)) : null;
     this.eca =
       config.ecaKernelSize !== null
@@ -95,27 +103,39 @@ export interface RLABlockOutput {
   out: tf.Tensor4D;
   /** The residual branch before the addition (what the paper's Figure 3 feeds to the RLA path). */
   branch: tf.Tensor4D;
-  /** The hidden state at this block's output resolution (pooled 2x2 where the block downsamples). */
-  h: tf.Tensor4D;
+  /** The identity path: downsample(x), or x itself. */
+  shortcut: tf.Tensor4D;
+  /** The RLA state at this block's output resolution (pooled 2x2 where the block downsamples). */
+  state: RLAState;
 }
 
 export class RLABottleneck extends Bottleneck {
   /** Pools h in blocks that downsample with stride (official `averagePooling`, no state). */
   readonly averagePooling: AvgPool2d | null;
+  /** The block's own RLA cell in the unshared ablation (official conv_out, recurrent_conv, bn_rla), else null. */
+  readonly ownCell: RLACell | null;
 
-  constructor(config: BottleneckConfig, rng: Rng) {
-    super(config, rng);
+  constructor(config: BottleneckConfig, rng: Rng, ownCell: RLACell | null = null) {
+    const cellModules: Array<readonly [string, Module]> = ownCell
+      ? [
+          ['conv_out', ownCell.convOut],
+          ['recurrent_conv', ownCell.recurrent],
+          ['bn_rla', ownCell.bn],
+        ]
+      : [];
+    super(config, rng, cellModules);
+    this.ownCell = ownCell;
     this.averagePooling = config.downsample && config.stride !== 1 ? new AvgPool2d(2, 2) : null;
   }
 
-  /** One RLA block step on NHWC x and h. */
-  forwardWithState(x: tf.Tensor4D, h: tf.Tensor4D): RLABlockOutput {
-    return tf.tidy(() => {
-      const branch = this.residualBranch(tf.concat([x, h], 3));
-      const identity = this.shortcut(x);
-      const pooledH = this.averagePooling ? this.averagePooling.forward(h) : h;
-      const out = tf.relu(tf.add<tf.Tensor4D>(branch, identity));
-      return { out, branch, h: pooledH };
-    });
+  /** One RLA block step on NHWC x and RLA state; reads cat(x, h) unless the block was built without h inputs. */
+  forwardWithState(x: tf.Tensor4D, state: RLAState): RLABlockOutput {
+    const branch = tf.tidy(() =>
+      this.residualBranch(this.config.rlaChannel > 0 ? tf.concat([x, state.h], 3) : x),
+    );
+    const shortcut = tf.tidy(() => this.shortcut(x));
+    const pooled = this.averagePooling ? poolRLAState(state, this.averagePooling) : state;
+    const out = tf.tidy(() => tf.relu(tf.add<tf.Tensor4D>(branch, shortcut)));
+    return { out, branch, shortcut, state: pooled };
   }
 }

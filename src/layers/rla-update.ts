@@ -1,37 +1,120 @@
 /**
- * The RLA hidden-state update of the official RLA-Nets (paper eq. 8, as `models/resnet_rla.py` runs it):
- *   h <- recurrent_conv( tanh( BN_t( h + conv_out(y) ) ) )
- * `conv_out` (1x1, C -> k) and `recurrent_conv` (3x3, k -> k) are shared by all blocks of a stage;
- * each block t has its own BN_t.
+ * The RLA hidden-state update after each block, in every form the official code has. With u = conv_out(y):
+ * - `add-before` (RLA-Net itself, paper eq. 8, `models/resnet_rla.py`, all MobileNets):
+ *     h <- recurrent_conv( tanh( BN_t( h + u ) ) )
+ * - `add-after` (ablation v2/v4/v6):          h <- recurrent_conv( tanh( BN_t( h ) ) ) + u
+ * - `post-activation` (ablation v1post):      h <- tanh( BN_t( recurrent_conv( h + u ) ) )
+ * - `convlstm` (ablation lstm):               (h, c) <- ConvLSTM( tanh( BN_t( u ) ), (h, c) )
+ * - `convgru` (ablation gru):                 h <- ConvGRU( tanh( BN_t( u ) ), h )
+ * `conv_out` is a 1x1 conv (C -> k); `recurrent_conv` a 3x3 conv (k -> k) or the recurrent cell; BN_t a BN(k).
+ * Which modules are shared across blocks is the network's business (see `RLACell`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BatchNorm2d } from '../nn/batchnorm.js';
-import type { Conv2d } from '../nn/conv.js';
+import { Conv2d } from '../nn/conv.js';
+import type { Rng } from '../nn/init.js';
+import type { AvgPool2d } from '../nn/pool.js';
+import { ConvGRUCell } from './conv-gru-cell.js';
+import { ConvLSTMCell } from './conv-lstm-cell.js';
 
 /**
- * Which tensor the RLA path aggregates.
+ * Which tensor `y` the RLA path aggregates.
  * - `block-output`: relu(branch + shortcut). What the official ResNets compute through an in-place aliasing
  *   quirk (`y = out; out += identity`), and so what the released weights were trained with. Default.
- * - `residual-branch`: the residual branch before the addition, as the paper's Figure 3 describes.
+ * - `residual-branch`: the residual branch before the addition, as the paper's Figure 3 describes (and what the
+ *   unshared ablation and the MobileNets use).
+ * - `shortcut`: the block's identity path, `downsample(x)` or x (ablations v5 and v6).
  */
-export type RLAInput = 'block-output' | 'residual-branch';
+export type RLAInput = 'block-output' | 'residual-branch' | 'shortcut';
 
-export const RLA_INPUTS: readonly RLAInput[] = ['block-output', 'residual-branch'];
+export const RLA_INPUTS: readonly RLAInput[] = ['block-output', 'residual-branch', 'shortcut'];
 
-export interface RLAStageModules {
+/** How h absorbs u = conv_out(y); see the file comment. */
+export type RLAUpdateRule = 'add-before' | 'add-after' | 'post-activation' | 'convlstm' | 'convgru';
+
+export const RLA_UPDATE_RULES: readonly RLAUpdateRule[] = [
+  'add-before',
+  'add-after',
+  'post-activation',
+  'convlstm',
+  'convgru',
+];
+
+/** The state carried along depth (NHWC): h, plus the memory c of the ConvLSTM rule. */
+export type RLAState = { h: tf.Tensor4D; c?: tf.Tensor4D };
+
+/** What sits under `recurrent_conv(s)`: a 3x3 conv, or a recurrent cell. */
+export type RecurrentModule = Conv2d | ConvLSTMCell | ConvGRUCell;
+
+/** The modules one RLA update uses (shared per stage or owned by the block, as the network decides). */
+export interface RLACell {
   convOut: Conv2d;
-  recurrentConv: Conv2d;
+  recurrent: RecurrentModule;
+  bn: BatchNorm2d;
 }
 
-/** One RLA update after a block; all tensors NHWC. */
-export function rlaUpdate(
-  h: tf.Tensor4D,
-  y: tf.Tensor4D,
-  stage: RLAStageModules,
-  bn: BatchNorm2d,
-): tf.Tensor4D {
-  return tf.tidy(() => {
-    const merged = tf.add<tf.Tensor4D>(h, stage.convOut.forward(y));
-    return stage.recurrentConv.forward(tf.tanh(bn.forward(merged)));
-  });
+/** The recurrent module an update rule needs, for a hidden state of k channels. */
+export function createRecurrentModule(rule: RLAUpdateRule, k: number, rng: Rng): RecurrentModule {
+  switch (rule) {
+    case 'convlstm':
+      return new ConvLSTMCell(k, k, rng);
+    case 'convgru':
+      return new ConvGRUCell(k, k, rng);
+    default:
+      return new Conv2d(k, k, 3, rng, { padding: 1 });
+  }
+}
+
+/** The all-zero state the networks start from (shape [N, H, W, k] at the stem output). */
+export function initialRLAState(rule: RLAUpdateRule, shape: [number, number, number, number]): RLAState {
+  return rule === 'convlstm' ? { h: tf.zeros(shape), c: tf.zeros(shape) } : { h: tf.zeros(shape) };
+}
+
+/** Pools every tensor of the state 2x2/2 (floor), as the official blocks that downsample do. */
+export function poolRLAState(state: RLAState, pool: AvgPool2d): RLAState {
+  return state.c ? { h: pool.forward(state.h), c: pool.forward(state.c) } : { h: pool.forward(state.h) };
+}
+
+function expectRecurrent<T extends RecurrentModule>(
+  cell: RLACell,
+  kind: abstract new (...args: never[]) => T,
+  rule: RLAUpdateRule,
+): T {
+  if (!(cell.recurrent instanceof kind)) {
+    throw new Error(`RLA update rule ${rule} needs a ${kind.name} as its recurrent module`);
+  }
+  return cell.recurrent;
+}
+
+/** One RLA update after a block: `y` is the aggregated tensor (see `RLAInput`); all tensors NHWC. */
+export function rlaUpdate(state: RLAState, y: tf.Tensor4D, cell: RLACell, rule: RLAUpdateRule): RLAState {
+  const { h } = state;
+  const update = (): tf.Tensor4D => cell.convOut.forward(y);
+  const activate = (t: tf.Tensor4D): tf.Tensor4D => tf.tanh(cell.bn.forward(t));
+  switch (rule) {
+    case 'add-before': {
+      const conv = expectRecurrent(cell, Conv2d, rule);
+      return { h: tf.tidy(() => conv.forward(activate(tf.add(h, update())))) };
+    }
+    case 'add-after': {
+      const conv = expectRecurrent(cell, Conv2d, rule);
+      return { h: tf.tidy(() => tf.add(conv.forward(activate(h)), update())) };
+    }
+    case 'post-activation': {
+      const conv = expectRecurrent(cell, Conv2d, rule);
+      return { h: tf.tidy(() => activate(conv.forward(tf.add(h, update())))) };
+    }
+    case 'convlstm': {
+      const lstm = expectRecurrent(cell, ConvLSTMCell, rule);
+      if (!state.c) throw new Error('the convlstm RLA update needs the memory state c');
+      const input = tf.tidy(() => activate(update()));
+      const next = lstm.forward(input, { h, c: state.c });
+      input.dispose();
+      return next;
+    }
+    case 'convgru': {
+      const gru = expectRecurrent(cell, ConvGRUCell, rule);
+      return { h: tf.tidy(() => gru.forward(activate(update()), h)) };
+    }
+  }
 }

@@ -1,5 +1,5 @@
 /** Configuration shared by the ResNet-family models (baselines and RLA), with the official defaults. */
-import type { RLAInput } from '../layers/rla-update.js';
+import type { RLAVariant } from './rla-variant.js';
 
 export interface ResNetConfig {
   /** Blocks per stage, e.g. [3, 4, 6, 3] for a 50-layer net. */
@@ -16,12 +16,15 @@ export interface ResNetConfig {
   zeroInitLastBn: boolean;
   /** Seed of the initialisation PRNG; omitted = random. */
   seed?: number;
+  /** `planes` of the four stages; default [64, 128, 256, 512] (`resnet50_k` widens them). */
+  stagePlanes?: readonly number[];
 }
 
 export interface RLAResNetConfig extends ResNetConfig {
   /** k, channels of the RLA hidden state (official default 32). */
   rlaChannel: number;
-  rlaInput: RLAInput;
+  /** Which RLA design (RLA-Net itself, `OFFICIAL_RLA`, or one of the paper's ablations). */
+  variant: RLAVariant;
 }
 
 export const STAGE_PLANES = [64, 128, 256, 512] as const;
@@ -36,6 +39,12 @@ export function validateResNetConfig(config: ResNetConfig): void {
     throw new Error(`numClasses must be a positive integer, got ${config.numClasses}`);
   if (!positiveInt(config.widthPerGroup)) {
     throw new Error(`widthPerGroup must be a positive integer, got ${config.widthPerGroup}`);
+  }
+  if (
+    config.stagePlanes !== undefined &&
+    (config.stagePlanes.length !== 4 || !config.stagePlanes.every(positiveInt))
+  ) {
+    throw new Error(`stagePlanes must be 4 positive integers, got [${config.stagePlanes}]`);
   }
   if (config.ecaKernelSizes !== null && config.ecaKernelSizes.length !== 4) {
     throw new Error(`ecaKernelSizes must have 4 entries (one per stage), got [${config.ecaKernelSizes}]`);

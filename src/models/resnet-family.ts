@@ -8,6 +8,7 @@ import { type ModelOptionName, type ModelOptions, registerModel } from './regist
 import { ResNet } from './resnet.js';
 import type { ResNetConfig } from './resnet-config.js';
 import { RLAResNet } from './rla-resnet.js';
+import { OFFICIAL_RLA } from './rla-variant.js';
 
 const DEPTHS: Record<string, number[]> = {
   '50': [3, 4, 6, 3],
@@ -18,9 +19,11 @@ const DEPTHS: Record<string, number[]> = {
 /** ECA kernel sizes per stage used by every official ResNet-family `_eca` factory. */
 export const RESNET_ECA_KERNEL_SIZES = [5, 5, 5, 7];
 
-type Attention = 'none' | 'se' | 'eca';
+/** Channel attention of a ResNet-family factory. */
+export type Attention = 'none' | 'se' | 'eca';
 
-function baseConfig(
+/** The ResNet configuration every official factory of this family starts from. */
+export function baseConfig(
   depth: string,
   resnext: boolean,
   attention: Attention,
@@ -38,7 +41,14 @@ function baseConfig(
   };
 }
 
-const COMMON_OPTIONS: ModelOptionName[] = ['numClasses', 'layers', 'widthPerGroup', 'zeroInitLastBn', 'seed'];
+/** Options every ResNet-family model honours. */
+export const COMMON_OPTIONS: ModelOptionName[] = [
+  'numClasses',
+  'layers',
+  'widthPerGroup',
+  'zeroInitLastBn',
+  'seed',
+];
 
 const variants: Array<{ depth: string; resnext: boolean; attentions: Attention[] }> = [
   { depth: '50', resnext: false, attentions: ['none', 'se', 'eca'] },
@@ -74,7 +84,7 @@ for (const { depth, resnext, attentions } of variants) {
         new RLAResNet({
           ...baseConfig(depth, resnext, attention, options),
           rlaChannel: options.rlaChannel ?? 32,
-          rlaInput: options.rlaInput ?? 'block-output',
+          variant: { ...OFFICIAL_RLA, input: options.rlaInput ?? OFFICIAL_RLA.input },
         }),
     });
   }

@@ -30,9 +30,10 @@ export class ResNet extends ClassifierModel {
     this.numClasses = config.numClasses;
     this.conv1 = this.addModule('conv1', new Conv2d(3, 64, 7, rng, { stride: 2, padding: 3 }));
     this.bn1 = this.addModule('bn1', new BatchNorm2d(64));
+    const stagePlanes = config.stagePlanes ?? STAGE_PLANES;
     let inplanes = 64;
     config.layers.forEach((blocks, s) => {
-      const planes = STAGE_PLANES[s];
+      const planes = stagePlanes[s];
       const outChannels = planes * BOTTLENECK_EXPANSION;
       const stage = new ModuleList<Bottleneck>();
       for (let b = 0; b < blocks; b++) {
@@ -57,7 +58,7 @@ export class ResNet extends ClassifierModel {
       }
       this.stages.push(this.addModule(`layer${s + 1}`, stage));
     });
-    this.fc = this.addModule('fc', new Linear(512 * BOTTLENECK_EXPANSION, config.numClasses, rng));
+    this.fc = this.addModule('fc', new Linear(inplanes, config.numClasses, rng));
     if (config.zeroInitLastBn) {
       for (const stage of this.stages)
         for (const block of stage) block.bn3.weight.set(constantTensor(block.bn3.weight.shape, 0));

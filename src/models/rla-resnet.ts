@@ -1,14 +1,23 @@
 /**
  * RLA-ResNet and RLA-ResNeXt, exactly as the official `models/resnet_rla.py` (`RLA_ResNet`, `RLA_Bottleneck`)
- * of "Recurrence along Depth" (Zhao, Fang, Li; NeurIPS 2021).
+ * of "Recurrence along Depth" (Zhao, Fang, Li; NeurIPS 2021), and every ablation of the paper's Table 6 that
+ * changes the RLA path (`models/resnet_rla_{v1..v6,v1post,rh,us,lstm,gru}.py`), chosen by `config.variant`.
  *
- * Stem -> four stages of RLA bottlenecks; after every block the stage's shared conv_out / recurrent_conv and the
- * block's own BN update the hidden state h (k channels, zeros at the stem resolution); the head classifies
- * cat(x, relu(bn2(h))). State_dict names and order are the official ones.
+ * Stem -> four stages of RLA bottlenecks; after every block an RLA update (see layers/rla-update.ts) folds the
+ * block's features into the hidden state h (k channels, zeros at the stem resolution), with conv_out / recurrent
+ * module shared per stage (or owned by each block), and one BN per block; the head classifies cat(x, head(h)).
+ * State_dict names and order are the official ones of each variant.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BOTTLENECK_EXPANSION, RLABottleneck } from '../layers/bottleneck.js';
-import { rlaUpdate } from '../layers/rla-update.js';
+import { BOTTLENECK_EXPANSION, type RLABlockOutput, RLABottleneck } from '../layers/bottleneck.js';
+import {
+  createRecurrentModule,
+  initialRLAState,
+  type RecurrentModule,
+  type RLACell,
+  type RLAState,
+  rlaUpdate,
+} from '../layers/rla-update.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import { Conv2d } from '../nn/conv.js';
 import { constantTensor, Rng } from '../nn/init.js';
@@ -23,11 +32,13 @@ export class RLAResNet extends ClassifierModel {
   readonly conv1: Conv2d;
   readonly bn1: BatchNorm2d;
   readonly maxpool = new MaxPool2d(3, 2, 1);
-  readonly conv_outs: ModuleList<Conv2d>;
-  readonly recurrent_convs: ModuleList<Conv2d>;
+  /** Per-stage shared modules; null in the unshared variant, whose blocks own their cells. */
+  readonly conv_outs: ModuleList<Conv2d> | null = null;
+  readonly recurrent_convs: ModuleList<RecurrentModule> | null = null;
   readonly stages: ModuleList<ModuleList<RLABottleneck>>;
-  readonly stage_bns: ModuleList<ModuleList<BatchNorm2d>>;
-  readonly bn2: BatchNorm2d;
+  readonly stage_bns: ModuleList<ModuleList<BatchNorm2d>> | null = null;
+  /** BN on h at the head; null for variants whose head uses h as it is. */
+  readonly bn2: BatchNorm2d | null = null;
   readonly avgpool = new GlobalAvgPool2d();
   readonly fc: Linear;
   readonly numClasses: number;
@@ -37,24 +48,30 @@ export class RLAResNet extends ClassifierModel {
     validateResNetConfig(config);
     const k = config.rlaChannel;
     if (!Number.isInteger(k) || k < 1) throw new Error(`rlaChannel must be a positive integer, got ${k}`);
+    const { variant } = config;
     const rng = new Rng(config.seed);
     this.numClasses = config.numClasses;
     this.conv1 = this.addModule('conv1', new Conv2d(3, 64, 7, rng, { stride: 2, padding: 3 }));
     this.bn1 = this.addModule('bn1', new BatchNorm2d(64));
 
-    const convOuts: Conv2d[] = [];
-    const recurrentConvs: Conv2d[] = [];
+    const shared = variant.sharing === 'stage';
+    const newCell = (outChannels: number): Omit<RLACell, 'bn'> => ({
+      convOut: new Conv2d(outChannels, k, 1, rng),
+      recurrent: createRecurrentModule(variant.update, k, rng),
+    });
+    const stagePlanes = config.stagePlanes ?? STAGE_PLANES;
+    const stageCells: Omit<RLACell, 'bn'>[] = [];
     const stages: ModuleList<RLABottleneck>[] = [];
     const stageBns: ModuleList<BatchNorm2d>[] = [];
     let inplanes = 64;
     config.layers.forEach((blocks, s) => {
-      const planes = STAGE_PLANES[s];
+      const planes = stagePlanes[s];
       const outChannels = planes * BOTTLENECK_EXPANSION;
-      convOuts.push(new Conv2d(outChannels, k, 1, rng));
-      recurrentConvs.push(new Conv2d(k, k, 3, rng, { padding: 1 }));
+      if (shared) stageCells.push(newCell(outChannels));
       const stage = new ModuleList<RLABottleneck>();
       for (let b = 0; b < blocks; b++) {
         const stride = b === 0 ? STAGE_STRIDES[s] : 1;
+        const ownCell = shared ? null : { ...newCell(outChannels), bn: new BatchNorm2d(k) };
         stage.push(
           new RLABottleneck(
             {
@@ -66,22 +83,28 @@ export class RLAResNet extends ClassifierModel {
               baseWidth: config.widthPerGroup,
               se: config.se,
               ecaKernelSize: config.ecaKernelSizes?.[s] ?? null,
-              rlaChannel: k,
+              rlaChannel: variant.exchange ? k : 0,
             },
             rng,
+            ownCell,
           ),
         );
         inplanes = outChannels;
       }
       stages.push(stage);
-      stageBns.push(new ModuleList(Array.from({ length: blocks }, () => new BatchNorm2d(k))));
+      if (shared) stageBns.push(new ModuleList(Array.from({ length: blocks }, () => new BatchNorm2d(k))));
     });
-    this.conv_outs = this.addModule('conv_outs', new ModuleList(convOuts));
-    this.recurrent_convs = this.addModule('recurrent_convs', new ModuleList(recurrentConvs));
+    if (shared) {
+      this.conv_outs = this.addModule('conv_outs', new ModuleList(stageCells.map((cell) => cell.convOut)));
+      this.recurrent_convs = this.addModule(
+        'recurrent_convs',
+        new ModuleList(stageCells.map((cell) => cell.recurrent)),
+      );
+    }
     this.stages = this.addModule('stages', new ModuleList(stages));
-    this.stage_bns = this.addModule('stage_bns', new ModuleList(stageBns));
-    this.bn2 = this.addModule('bn2', new BatchNorm2d(k));
-    this.fc = this.addModule('fc', new Linear(512 * BOTTLENECK_EXPANSION + k, config.numClasses, rng));
+    if (shared) this.stage_bns = this.addModule('stage_bns', new ModuleList(stageBns));
+    if (variant.head !== 'none') this.bn2 = this.addModule('bn2', new BatchNorm2d(k));
+    this.fc = this.addModule('fc', new Linear(inplanes + k, config.numClasses, rng));
 
     if (config.zeroInitLastBn) {
       for (const stage of this.stages) {
@@ -106,29 +129,65 @@ export class RLAResNet extends ClassifierModel {
     }
   }
 
+  /** The modules of the update after block b of stage s. */
+  private cellOf(s: number, b: number): RLACell {
+    const block = this.stages.at(s).at(b);
+    if (block.ownCell) return block.ownCell;
+    if (!this.conv_outs || !this.recurrent_convs || !this.stage_bns) {
+      throw new Error('RLA-ResNet: a block without its own cell needs the per-stage modules');
+    }
+    return {
+      convOut: this.conv_outs.at(s),
+      recurrent: this.recurrent_convs.at(s),
+      bn: this.stage_bns.at(s).at(b),
+    };
+  }
+
+  /** The tensor the variant aggregates into h. */
+  private aggregated(step: RLABlockOutput): tf.Tensor4D {
+    switch (this.config.variant.input) {
+      case 'block-output':
+        return step.out;
+      case 'residual-branch':
+        return step.branch;
+      case 'shortcut':
+        return step.shortcut;
+    }
+  }
+
   protected runBackbone(input: tf.Tensor4D, sink?: IntermediateSink): BackboneFeatures {
     let x = this.maxpool.forward(tf.relu(this.bn1.forward(this.conv1.forward(input))));
     sink?.('stem.x', x);
     const [n, height, width] = x.shape;
-    let h: tf.Tensor4D = tf.zeros([n, height, width, this.config.rlaChannel]);
+    let state: RLAState = initialRLAState(this.config.variant.update, [
+      n,
+      height,
+      width,
+      this.config.rlaChannel,
+    ]);
     this.stages.items.forEach((stage, s) => {
-      const cell = { convOut: this.conv_outs.at(s), recurrentConv: this.recurrent_convs.at(s) };
       stage.items.forEach((block, b) => {
-        const step = block.forwardWithState(x, h);
-        const y = this.config.rlaInput === 'block-output' ? step.out : step.branch;
+        const step = block.forwardWithState(x, state);
         x = step.out;
-        h = rlaUpdate(step.h, y, cell, this.stage_bns.at(s).at(b));
+        state = rlaUpdate(step.state, this.aggregated(step), this.cellOf(s, b), this.config.variant.update);
         const name = b === stage.length - 1 ? `stage${s + 1}` : `stage${s + 1}.block${b + 1}`;
         sink?.(`${name}.x`, x);
-        sink?.(`${name}.h`, h);
+        sink?.(`${name}.h`, state.h);
       });
     });
-    return { x, h };
+    return { x, h: state.h };
+  }
+
+  /** h as the head uses it: relu(bn2(h)) for RLA-Net, tanh(bn2(h)) for v1, h itself for v1post/lstm/gru. */
+  private headState(h: tf.Tensor4D): tf.Tensor4D {
+    if (!this.bn2) return h;
+    const normalised = this.bn2.forward(h);
+    return this.config.variant.head === 'bn-tanh' ? tf.tanh(normalised) : tf.relu(normalised);
   }
 
   protected runHead(features: BackboneFeatures, sink?: IntermediateSink): tf.Tensor2D {
     if (!features.h) throw new Error('RLA-ResNet head needs the hidden state h');
-    const h = tf.relu(this.bn2.forward(features.h));
+    const h = this.headState(features.h);
     sink?.('head.h', h);
     const pooled = this.avgpool.forward(tf.concat([features.x, h], 3));
     const flat = tf.reshape(pooled, [pooled.shape[0], pooled.shape[3]]) as tf.Tensor2D;

@@ -172,6 +172,7 @@ describe('seeded fuzz', () => {
     const elapsed = Date.now() - t0;
     assert.equal(counts.ok + counts.error, 360);
     assert.ok(counts.error > 100, `most mutations are detected (${JSON.stringify(counts)})`);
-    assert.ok(elapsed < 20_000, `fuzz loop took ${elapsed} ms`);
+    // A hang is the failure this bound catches: ~4 s on an idle 2-core machine, generous for loaded CI hosts.
+    assert.ok(elapsed < 90_000, `fuzz loop took ${elapsed} ms`);
   });
 });

@@ -6,6 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadModelFile } from '../../checkpoint/model-file.js';
 import { initBackend } from '../../engine/backend.js';
+import type { ClassifierModel } from '../../models/classifier.js';
+import { runWithOnnxRuntime } from '../../onnx/session.js';
 import { readFileBytes, writeFileAtomic } from '../../weights/files-node.js';
 import {
   readSafetensors,
@@ -15,8 +17,6 @@ import {
 } from '../../weights/safetensors.js';
 import { BACKEND_OPTION, backendOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';
-import type { ClassifierModel } from '../../models/classifier.js';
-import { runWithOnnxRuntime } from '../../onnx/session.js';
 
 export const RUN_USAGE = `usage: rla run --weights <file> --input <in.safetensors> -o <out.safetensors> [options]
   --weights FILE      .pth / .pth.tar / .safetensors
@@ -38,7 +38,10 @@ function toTorchLayoutData(tensor: tf.Tensor): { shape: number[]; data: Float32A
 /** Runs the model with TF.js; outputs in NCHW as safetensors entries. */
 function tfjsEntries(model: ClassifierModel, input: SafetensorsTensor, intermediates: boolean) {
   const outputs = tf.tidy(() => {
-    const nchw = tf.tensor4d(safetensorToFloat32Array(input), input.shape as [number, number, number, number]);
+    const nchw = tf.tensor4d(
+      safetensorToFloat32Array(input),
+      input.shape as [number, number, number, number],
+    );
     const x = tf.transpose(nchw, [0, 2, 3, 1]) as tf.Tensor4D;
     return intermediates ? model.forwardIntermediates(x) : { logits: model.forward(x) };
   });
@@ -52,8 +55,12 @@ function tfjsEntries(model: ClassifierModel, input: SafetensorsTensor, intermedi
 
 /** Runs the model's ONNX export with ONNX Runtime; its outputs are NCHW already. */
 async function ortEntries(model: ClassifierModel, input: SafetensorsTensor, intermediates: boolean) {
-  const outputs = await runWithOnnxRuntime(model, safetensorToFloat32Array(input), input.shape, { intermediates });
-  return Object.entries(outputs).map(([key, { shape, data }]) => [key, { dtype: 'F32' as const, shape, data }] as const);
+  const outputs = await runWithOnnxRuntime(model, safetensorToFloat32Array(input), input.shape, {
+    intermediates,
+  });
+  return Object.entries(outputs).map(
+    ([key, { shape, data }]) => [key, { dtype: 'F32' as const, shape, data }] as const,
+  );
 }
 
 export async function runCommand(argv: string[], out: (line: string) => void): Promise<number> {
@@ -100,7 +107,9 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
       String(values.output),
       writeSafetensors(entries, { model: model.registryName ?? '', backend: engine, layout: 'NCHW' }),
     );
-    out(`${model.registryName} (${chosenBy}) on ${engine}: wrote ${entries.map(([k]) => k).join(', ')} to ${values.output}`);
+    out(
+      `${model.registryName} (${chosenBy}) on ${engine}: wrote ${entries.map(([k]) => k).join(', ')} to ${values.output}`,
+    );
   } finally {
     model.dispose();
   }

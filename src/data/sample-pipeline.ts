@@ -1,0 +1,29 @@
+/**
+ * The per-sample pipeline shared by the main thread and the decode workers: raw image -> transforms (seeded per
+ * sample) -> `ToTensor` + `Normalize` into a batch buffer. One function, so both paths give identical bytes.
+ */
+import { Rng } from '../nn/init.js';
+import type { RawImage } from './image.js';
+import { writeNormalized } from './preprocessing.js';
+import { applyTransforms, type TransformOp } from './transforms.js';
+
+/** Everything a worker needs to prepare samples (structured-clone friendly). */
+export interface PipelineSpec {
+  ops: TransformOp[];
+  mean: [number, number, number];
+  std: [number, number, number];
+  /** Side of the square output. */
+  size: number;
+}
+
+/** Transforms `image` with the generator seeded by `seed` and writes it as sample `slot` of `out`. */
+export function prepareSample(image: RawImage, seed: number, spec: PipelineSpec, out: Float32Array, slot: number, source: string): void {
+  const result = applyTransforms(image, spec.ops, new Rng(seed));
+  if (result.height !== spec.size || result.width !== spec.size) {
+    throw new Error(
+      `${source}: transforms produced ${result.height}x${result.width}, expected ${spec.size}x${spec.size} ` +
+        '(add a crop to the pipeline, or use images of the dataset\'s size)',
+    );
+  }
+  writeNormalized(result, spec.mean, spec.std, out, slot);
+}

@@ -1,0 +1,116 @@
+/**
+ * Datasets by name, with their default locations and preprocessing, for the CLI and the trainer:
+ * - `fashion-mnist-subset`: the subset committed in this repository (`data/fashion-mnist-subset/`), no download;
+ * - `fashion-mnist`: the full set, from `--data` or Debian's `dataset-fashion-mnist` (/usr/share/datasets/fashion-mnist);
+ * - `mnist`: IDX files in `--data`;
+ * - `cifar10` / `cifar100`: the binary versions in `--data` (`cifar-10-batches-bin`, `cifar-100-binary`);
+ * - `imagefolder`: `--data` with `train/<class>/...` and `val/<class>/...` (ImageNet layout).
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadCifar10, loadCifar100 } from './cifar.js';
+import { DatasetError, type ImageDataset } from './dataset.js';
+import { FASHION_MNIST_CLASSES, loadMnistStyle, MNIST_CLASSES } from './idx.js';
+import { loadImageFolder } from './image-folder.js';
+import {
+  CIFAR10_MEAN,
+  CIFAR10_STD,
+  CIFAR100_MEAN,
+  CIFAR100_STD,
+  cifarPreprocessing,
+  imagenetPreprocessing,
+  MNIST_MEAN,
+  MNIST_STD,
+  mnistPreprocessing,
+  type Preprocessing,
+} from './preprocessing.js';
+
+export const DATASET_NAMES = ['fashion-mnist-subset', 'fashion-mnist', 'mnist', 'cifar10', 'cifar100', 'imagefolder'] as const;
+export type DatasetName = (typeof DATASET_NAMES)[number];
+
+/** Where Debian's `dataset-fashion-mnist` package installs the full set. */
+export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
+
+/** The repository root (the directory holding package.json above this module). */
+function packageRoot(): string {
+  let directory = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(directory, 'package.json'))) {
+    const parent = dirname(directory);
+    if (parent === directory) throw new Error('cannot locate the rla-net package root');
+    directory = parent;
+  }
+  return directory;
+}
+
+/** The embedded Fashion-MNIST subset's directory. */
+export function embeddedFashionMnistDir(): string {
+  return join(packageRoot(), 'data', 'fashion-mnist-subset');
+}
+
+export interface DatasetSplits {
+  name: DatasetName;
+  /** Directory the data came from. */
+  dir: string;
+  train: ImageDataset;
+  test: ImageDataset;
+  classNames: string[];
+  preprocessing: Preprocessing;
+}
+
+export interface OpenDatasetOptions {
+  /** Directory (null/undefined: the dataset's default location, where it has one). */
+  data?: string | null;
+  /** Model input side for ImageFolder (default 224). */
+  imageSize?: number | null;
+}
+
+function requireDir(name: string, data: string | null | undefined): string {
+  if (!data) throw new DatasetError(`dataset ${name} needs --data <directory>`);
+  if (!existsSync(data)) throw new DatasetError(`dataset ${name}: directory ${data} does not exist`);
+  return data;
+}
+
+export function isDatasetName(name: string): name is DatasetName {
+  return (DATASET_NAMES as readonly string[]).includes(name);
+}
+
+/** Opens the train and test splits of a dataset by name. */
+export async function openDataset(name: string, options: OpenDatasetOptions = {}): Promise<DatasetSplits> {
+  if (!isDatasetName(name)) throw new DatasetError(`unknown dataset "${name}": choose one of ${DATASET_NAMES.join(', ')}`);
+  switch (name) {
+    case 'fashion-mnist-subset':
+    case 'fashion-mnist': {
+      const fallback = name === 'fashion-mnist' ? DEBIAN_FASHION_MNIST : embeddedFashionMnistDir();
+      const dir = requireDir(name, options.data ?? fallback);
+      const classes = [...FASHION_MNIST_CLASSES];
+      const [train, test] = await Promise.all([loadMnistStyle(dir, 'train', classes), loadMnistStyle(dir, 'test', classes)]);
+      return { name, dir, train, test, classNames: classes, preprocessing: mnistPreprocessing() };
+    }
+    case 'mnist': {
+      const dir = requireDir(name, options.data);
+      const classes = [...MNIST_CLASSES];
+      const [train, test] = await Promise.all([loadMnistStyle(dir, 'train', classes), loadMnistStyle(dir, 'test', classes)]);
+      // No flips for digits.
+      return { name, dir, train, test, classNames: classes, preprocessing: mnistPreprocessing(MNIST_MEAN, MNIST_STD, false) };
+    }
+    case 'cifar10': {
+      const dir = requireDir(name, options.data);
+      const [train, test] = await Promise.all([loadCifar10(dir, 'train'), loadCifar10(dir, 'test')]);
+      return { name, dir, train, test, classNames: [...train.classNames], preprocessing: cifarPreprocessing(CIFAR10_MEAN, CIFAR10_STD) };
+    }
+    case 'cifar100': {
+      const dir = requireDir(name, options.data);
+      const [train, test] = await Promise.all([loadCifar100(dir, 'train'), loadCifar100(dir, 'test')]);
+      return { name, dir, train, test, classNames: [...train.classNames], preprocessing: cifarPreprocessing(CIFAR100_MEAN, CIFAR100_STD) };
+    }
+    case 'imagefolder': {
+      const dir = requireDir(name, options.data);
+      const [train, test] = await Promise.all([loadImageFolder(join(dir, 'train')), loadImageFolder(join(dir, 'val'))]);
+      if (train.classNames.join('\n') !== test.classNames.join('\n')) {
+        throw new DatasetError(`${dir}: train/ and val/ have different class directories`);
+      }
+      return { name, dir, train, test, classNames: [...train.classNames], preprocessing: imagenetPreprocessing(options.imageSize ?? 224) };
+    }
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Inference with ONNX Runtime (`onnxruntime-node`, CPU): `createInferenceSession(modelOrOnnx, { threads })`
+ * returns an `OnnxClassifier` whose `predict` takes the library's NHWC image batches and returns logits, and
+ * whose `runNchw` runs raw NCHW data (all outputs, intermediates included).
+ *
+ * onnxruntime-node is loaded on first use (dynamic import), so importing rla-net never loads its native library.
+ * It ships its CPU binaries inside the npm package; its postinstall script only fetches optional CUDA
+ * providers, and this repository's `.npmrc` (`ignore-scripts=true`) skips it, so offline `npm ci` works.
+ */
+import { readFile } from 'node:fs/promises';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as ort from 'onnxruntime-node';
+import type { ClassifierModel } from '../models/classifier.js';
+import { type ExportOnnxOptions, exportOnnx, ONNX_INPUT, ONNX_LOGITS } from './export.js';
+
+export interface InferenceSessionOptions {
+  /** Intra-op threads (default: ONNX Runtime's choice, one per physical core). */
+  threads?: number;
+  /** Graph optimizations ONNX Runtime applies when loading (default 'all': constant folding, fusions, NCHWc). */
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** How a model object is exported (default: dynamic batch, symbolic image size, BN folded). */
+  exportOptions?: ExportOnnxOptions;
+  /** Where ONNX Runtime writes the graph it optimized (debugging). */
+  optimizedModelFilePath?: string;
+}
+
+/** A float32 tensor as ONNX Runtime returns it. */
+export interface FloatArrayTensor {
+  data: Float32Array;
+  shape: number[];
+}
+
+/** An ONNX Runtime session over an rla-net ONNX graph (input `input` NCHW, output `logits`). */
+export class OnnxClassifier {
+  constructor(
+    readonly session: ort.InferenceSession,
+    private readonly runtime: typeof ort,
+  ) {}
+
+  /** Names of the graph's outputs (`logits` first, then any exported intermediates). */
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  /** Runs an NCHW float32 batch [N, 3, H, W]; returns every graph output (NCHW for 4-D ones). */
+  async runNchw(data: Float32Array, shape: readonly number[]): Promise<Record<string, FloatArrayTensor>> {
+    if (shape.length !== 4 || shape[1] !== 3) {
+      throw new Error(`expected an NCHW image batch [N, 3, H, W], got shape [${shape}]`);
+    }
+    const input = new this.runtime.Tensor('float32', data, [...shape]);
+    const results = await this.session.run({ [ONNX_INPUT]: input });
+    const outputs: Record<string, FloatArrayTensor> = {};
+    for (const [name, value] of Object.entries(results)) {
+      outputs[name] = { data: value.data as Float32Array, shape: [...value.dims] };
+    }
+    return outputs;
+  }
+
+  /** Logits [N, numClasses] for an NHWC batch, like `ClassifierModel.forward`. The caller disposes the result. */
+  async predict(images: tf.Tensor4D): Promise<tf.Tensor2D> {
+    if (images.rank !== 4 || images.shape[3] !== 3) {
+      throw new Error(`expected an NHWC image batch [N, H, W, 3], got shape [${images.shape}]`);
+    }
+    const nchw = tf.tidy(() => tf.transpose(images, [0, 3, 1, 2]));
+    const data = (await nchw.data()) as Float32Array;
+    const shape = nchw.shape;
+    nchw.dispose();
+    const { data: logits, shape: logitsShape } = (await this.runNchw(data, shape))[ONNX_LOGITS];
+    return tf.tensor2d(logits, logitsShape as [number, number]);
+  }
+
+  /** Frees the native session. */
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** Loads onnxruntime-node on demand (its native library is only needed here). */
+export async function loadOnnxRuntime(): Promise<typeof ort> {
+  const runtime = (await import('onnxruntime-node')) as typeof ort & { default?: typeof ort };
+  // CommonJS interop: the namespace carries the API directly or under `default`, depending on the loader.
+  return runtime.InferenceSession ? runtime : (runtime.default as typeof ort);
+}
+
+/**
+ * An ONNX Runtime session for a model (exported on the fly), `.onnx` bytes, or an `.onnx` file path.
+ * Graph optimizations default to 'all'; execution is sequential with one inter-op thread (a CNN is a chain).
+ */
+export async function createInferenceSession(
+  modelOrOnnx: ClassifierModel | Uint8Array | string,
+  options: InferenceSessionOptions = {},
+): Promise<OnnxClassifier> {
+  const runtime = await loadOnnxRuntime();
+  let bytes: Uint8Array;
+  if (typeof modelOrOnnx === 'string') bytes = new Uint8Array(await readFile(modelOrOnnx));
+  else if (modelOrOnnx instanceof Uint8Array) bytes = modelOrOnnx;
+  else bytes = exportOnnx(modelOrOnnx, { dynamicBatch: true, ...options.exportOptions });
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+    executionMode: 'sequential',
+    interOpNumThreads: 1,
+  };
+  if (options.threads !== undefined) {
+    if (!Number.isInteger(options.threads) || options.threads < 1) {
+      throw new Error(`threads must be a positive integer, got ${options.threads}`);
+    }
+    sessionOptions.intraOpNumThreads = options.threads;
+  }
+  if (options.optimizedModelFilePath) sessionOptions.optimizedModelFilePath = options.optimizedModelFilePath;
+  const session = await runtime.InferenceSession.create(bytes, sessionOptions);
+  return new OnnxClassifier(session, runtime);
+}
+
+/**
+ * Runs `model` once under ONNX Runtime on an NCHW batch: exports it in memory (with every intermediate when
+ * asked), runs, and releases the session. Outputs keep their graph names and NCHW layout.
+ */
+export async function runWithOnnxRuntime(
+  model: ClassifierModel,
+  data: Float32Array,
+  shape: readonly number[],
+  options: { intermediates?: boolean; threads?: number } = {},
+): Promise<Record<string, FloatArrayTensor>> {
+  const classifier = await createInferenceSession(model, {
+    threads: options.threads,
+    exportOptions: { dynamicBatch: true, intermediates: options.intermediates ?? false },
+  });
+  try {
+    return await classifier.runNchw(data, shape);
+  } finally {
+    await classifier.release();
+  }
+}

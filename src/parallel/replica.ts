@@ -1,0 +1,191 @@
+/**
+ * One worker's model replica: its own tfjs backend, model, optimizer, and its side of the gradient exchange.
+ * Runs inside a worker thread (worker.ts); kept free of messaging so it reads as the training step it is.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../engine/backend.js';
+import { isWasmBackend } from '../engine/kernels/wasm-heap.js';
+import type { ClassifierModel } from '../models/classifier.js';
+import { createModel } from '../models/index.js';
+import type { ModelOptions } from '../models/registry.js';
+import type { Buffer, Parameter } from '../nn/module.js';
+import { SGD, type SGDOptions } from '../train/sgd.js';
+import { GradientExchange } from './exchange.js';
+import type { BatchSlice, ExchangeLayout, TransferredTensor } from './protocol.js';
+
+/** Copies a tensor's values into `target` at `offset` (straight from the wasm heap when possible). */
+function readInto(tensor: tf.Tensor, target: Float32Array, offset: number): void {
+  const backend = tf.backend();
+  const values = isWasmBackend(backend) ? backend.typedArrayFromHeap(tensor) : tensor.dataSync();
+  target.set(values as Float32Array, offset);
+}
+
+/** A float32 tensor holding a copy of `values` (the cpu backend would otherwise alias shared memory). */
+function tensorFrom(values: Float32Array, shape: number[]): tf.Tensor {
+  return tf.tensor(values.slice(), shape, 'float32');
+}
+
+function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((product, d) => product * d, 1);
+}
+
+export class Replica {
+  private exchange: GradientExchange | null = null;
+  private slot = 0;
+  private readonly parameters: Parameter[];
+  private readonly floatBuffers: Buffer[];
+  private readonly optimizer: SGD;
+
+  private constructor(
+    private readonly model: ClassifierModel,
+    optimizer: SGDOptions,
+  ) {
+    this.parameters = model.parameters();
+    this.floatBuffers = model.buffers().filter((buffer) => buffer.variable.dtype === 'float32');
+    this.optimizer = new SGD(this.parameters, optimizer);
+  }
+
+  /** Starts the backend and builds the model. */
+  static async create(
+    backend: 'wasm' | 'cpu',
+    name: string,
+    options: ModelOptions,
+    optimizer: SGDOptions,
+  ): Promise<Replica> {
+    await initBackend({ backend });
+    return new Replica(createModel(name, options), optimizer);
+  }
+
+  /** Sizes of the vector this replica exchanges per step. */
+  layout(): ExchangeLayout {
+    return {
+      gradientSize: this.parameters.reduce((sum, p) => sum + sizeOf(p.shape), 0),
+      bufferSize: this.floatBuffers.reduce((sum, b) => sum + sizeOf(b.variable.shape), 0),
+    };
+  }
+
+  attachExchange(buffer: SharedArrayBuffer, workers: number, slot: number): void {
+    const { gradientSize, bufferSize } = this.layout();
+    this.exchange = new GradientExchange(buffer, workers, gradientSize + bufferSize);
+    this.slot = slot;
+  }
+
+  private requireExchange(): GradientExchange {
+    if (!this.exchange) throw new Error('replica: no gradient exchange attached');
+    return this.exchange;
+  }
+
+  private images(batch: BatchSlice): tf.Tensor4D {
+    const [h, w, c] = batch.imageShape;
+    const pixels = h * w * c;
+    const all = new Float32Array(batch.images);
+    const mine = all.subarray(batch.begin * pixels, (batch.begin + batch.count) * pixels);
+    return tensorFrom(mine, [batch.count, h, w, c]) as tf.Tensor4D;
+  }
+
+  /**
+   * Forward + cross-entropy + backward on this worker's shard (training mode: BatchNorm uses the shard's
+   * statistics and updates its running statistics). Writes the gradients and the updated float buffers into this
+   * worker's slot; returns the shard's mean loss and which parameters received a gradient.
+   */
+  computeGradients(batch: BatchSlice): { loss: number; hasGradient: boolean[] } {
+    const exchange = this.requireExchange();
+    if (!batch.labels) throw new Error('replica: a training batch needs labels');
+    const target = exchange.slot(this.slot);
+    this.model.train();
+    const labels = new Int32Array(batch.labels).slice(batch.begin, batch.begin + batch.count);
+    const x = this.images(batch);
+    const oneHot = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), this.model.numClasses));
+    try {
+      const variables = this.parameters.map((p) => p.variable);
+      const { value, grads } = tf.variableGrads(
+        () => tf.losses.softmaxCrossEntropy(oneHot, this.model.forward(x)) as tf.Scalar,
+        variables,
+      );
+      let offset = 0;
+      const hasGradient = this.parameters.map((parameter) => {
+        const grad = grads[parameter.variable.name];
+        const size = sizeOf(parameter.shape);
+        if (grad) readInto(grad, target, offset);
+        else target.fill(0, offset, offset + size);
+        offset += size;
+        return grad !== undefined;
+      });
+      for (const buffer of this.floatBuffers) {
+        readInto(buffer.variable, target, offset);
+        offset += sizeOf(buffer.variable.shape);
+      }
+      const loss = value.dataSync()[0];
+      tf.dispose([value, grads]);
+      return { loss, hasGradient };
+    } finally {
+      tf.dispose([x, oneHot]);
+    }
+  }
+
+  /** This worker's share of the all-reduce (see exchange.ts). */
+  reduce(begin: number, end: number, weights: number[]): void {
+    this.requireExchange().reduce(begin, end, weights);
+  }
+
+  /**
+   * Applies the averaged gradients (slot 0) with SGD and adopts the averaged running statistics. Parameters that
+   * received no gradient are skipped, as torch.optim.SGD skips parameters whose grad is None.
+   */
+  applyUpdate(hasGradient: boolean[]): void {
+    const reduced = this.requireExchange().slot(0);
+    let offset = 0;
+    const grads = new Map<Parameter, tf.Tensor>();
+    this.parameters.forEach((parameter, i) => {
+      const size = sizeOf(parameter.shape);
+      if (hasGradient[i]) grads.set(parameter, tensorFrom(reduced.subarray(offset, offset + size), parameter.shape));
+      offset += size;
+    });
+    try {
+      this.optimizer.step(grads);
+    } finally {
+      tf.dispose([...grads.values()]);
+    }
+    for (const buffer of this.floatBuffers) {
+      const shape = buffer.variable.shape;
+      const size = sizeOf(shape);
+      buffer.set(tensorFrom(reduced.subarray(offset, offset + size), shape));
+      offset += size;
+    }
+  }
+
+  /** Logits of this worker's shard in inference mode (running statistics), row-major [count, classes]. */
+  predict(batch: BatchSlice): Float32Array {
+    this.model.eval();
+    const x = this.images(batch);
+    try {
+      return tf.tidy(() => this.model.forward(x).dataSync() as Float32Array).slice();
+    } finally {
+      x.dispose();
+    }
+  }
+
+  /** Every state_dict entry (tied parameters under each of their keys), copied. */
+  stateDict(): TransferredTensor[] {
+    return this.model.stateEntries().map((entry) => ({
+      key: entry.key,
+      shape: [...entry.tensor.shape],
+      dtype: entry.tensor.dtype === 'int32' ? 'int32' : 'float32',
+      data: entry.tensor.dataSync().slice() as Float32Array | Int32Array,
+    }));
+  }
+
+  /** Loads state_dict entries (strict: every key must be present). */
+  loadStateDict(entries: TransferredTensor[]): void {
+    const tensors = new Map(entries.map((e) => [e.key, tf.tensor(e.data.slice(), e.shape, e.dtype)]));
+    try {
+      this.model.loadStateDict(tensors);
+    } finally {
+      tf.dispose([...tensors.values()]);
+    }
+  }
+
+  setLearningRate(lr: number): void {
+    this.optimizer.lr = lr;
+  }
+}

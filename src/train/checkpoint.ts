@@ -1,0 +1,188 @@
+/**
+ * The training checkpoint (`checkpoint.safetensors` in a run directory): everything needed to continue a run
+ * bit for bit. Tensors: `model.<official key>` (native TF.js layout and dtype, copied exactly) and
+ * `optimizer.momentum_buffer.<official key>` for every parameter that has a momentum buffer. `__metadata__`:
+ * `format = rla-net-training`, `state` = JSON {@link TrainingState} (config, epoch, position in the epoch,
+ * running sums of the partial epoch, best metric, generator states). Random state: the data pipeline's randomness
+ * is a pure function of (seed, epoch, sample), so (config.seed, epoch, batch) fixes it; generators held by modules
+ * (Dropout masks) are saved by module name. Written atomically (temp + rename):
+ * the previous checkpoint stays valid until a complete new one replaces it, and a model with NaN/Inf weights is
+ * never written.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ClassifierModel } from '../models/classifier.js';
+import { Rng } from '../nn/init.js';
+import type { Parameter } from '../nn/module.js';
+import { writeFileAtomic } from '../weights/files-node.js';
+import { readFileBytes } from '../weights/files-node.js';
+import { readSafetensors, type SafetensorsInput, writeSafetensors } from '../weights/safetensors.js';
+import type { TrainConfig } from './config.js';
+import type { SGD } from './sgd.js';
+
+export const TRAINING_FORMAT = 'rla-net-training';
+export const TRAINING_FORMAT_VERSION = 1;
+
+/** Running sums of the epoch in progress (so a resumed epoch reports the same averages). */
+export interface EpochSums {
+  lossSum: number;
+  correct1: number;
+  correct5: number;
+  count: number;
+  /** Training seconds spent in this epoch so far. */
+  seconds: number;
+}
+
+export interface TrainingState {
+  version: number;
+  config: TrainConfig;
+  /** Completed epochs (the epoch in progress is `epoch`, 0-based). */
+  epoch: number;
+  /** Completed batches of epoch `epoch` (0 at an epoch boundary). */
+  batch: number;
+  sums: EpochSums;
+  /** Best validation top-1 so far and its epoch (1-based), or null before the first validation. */
+  best: { top1: number; epoch: number } | null;
+  /** Class names of the dataset the run trains on. */
+  classNames: string[];
+  /** States of the generators owned by modules (e.g. Dropout), by `module name.property`. */
+  rngs?: Record<string, number[]>;
+}
+
+export const EMPTY_SUMS: EpochSums = { lossSum: 0, correct1: 0, correct5: 0, count: 0, seconds: 0 };
+
+/** A checkpoint must not be written from a diverged model. */
+export class NonFiniteWeightsError extends Error {
+  override name = 'NonFiniteWeightsError';
+}
+
+/**
+ * Generators owned by the model's modules (a Dropout draws its masks from one), by `module.property` name.
+ * Found by type so every layer that keeps an `Rng` is covered without a registry of such layers.
+ */
+export function moduleRngs(model: ClassifierModel): Map<string, Rng> {
+  const found = new Map<string, Rng>();
+  for (const [name, module] of model.namedModules()) {
+    for (const [property, value] of Object.entries(module)) {
+      if (value instanceof Rng) found.set(name ? `${name}.${property}` : property, value);
+    }
+  }
+  return found;
+}
+
+/** Official key of every unique parameter, in `optimizer.parameters` order. */
+function parameterKeys(model: ClassifierModel, parameters: readonly Parameter[]): string[] {
+  const keyOf = new Map<Parameter, string>();
+  for (const [key, parameter] of model.namedParameters()) if (!keyOf.has(parameter)) keyOf.set(parameter, key);
+  return parameters.map((p) => {
+    const key = keyOf.get(p);
+    if (key === undefined) throw new Error('the optimizer holds a parameter that is not in the model');
+    return key;
+  });
+}
+
+function entry(tensor: tf.Tensor): SafetensorsInput {
+  const data = tensor.dataSync();
+  if (tensor.dtype === 'float32') return { dtype: 'F32', shape: tensor.shape, data: data as Float32Array };
+  if (tensor.dtype === 'int32') return { dtype: 'I32', shape: tensor.shape, data: data as Int32Array };
+  throw new Error(`cannot checkpoint a ${tensor.dtype} tensor`);
+}
+
+/** Keys of model tensors holding NaN or Inf. */
+export function nonFiniteKeys(model: ClassifierModel): string[] {
+  const bad: string[] = [];
+  for (const { key, tensor } of model.stateEntries()) {
+    if (tensor.dtype !== 'float32') continue;
+    const finite = tf.tidy(() => tf.all(tf.isFinite(tensor)).dataSync()[0]);
+    if (!finite) bad.push(key);
+  }
+  return bad;
+}
+
+/** Serialises model, optimizer and state; throws {@link NonFiniteWeightsError} if any weight is NaN/Inf. */
+export function trainingCheckpointBytes(model: ClassifierModel, optimizer: SGD, state: TrainingState): Uint8Array {
+  const bad = nonFiniteKeys(model);
+  if (bad.length > 0) {
+    throw new NonFiniteWeightsError(`refusing to checkpoint non-finite weights (${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ', ...' : ''})`);
+  }
+  const tensors: Array<[string, SafetensorsInput]> = [];
+  const seen = new Set<unknown>();
+  for (const { key, tensor, owner } of model.stateEntries()) {
+    // Tied parameters are stored once, under their first key.
+    if (seen.has(owner)) continue;
+    seen.add(owner);
+    tensors.push([`model.${key}`, entry(tensor)]);
+  }
+  const keys = parameterKeys(model, optimizer.parameters);
+  optimizer.momentumBuffers().forEach((buffer, i) => {
+    if (buffer) tensors.push([`optimizer.momentum_buffer.${keys[i]}`, entry(buffer)]);
+  });
+  const rngs = Object.fromEntries([...moduleRngs(model)].map(([name, rng]) => [name, rng.getState()]));
+  return writeSafetensors(tensors, { format: TRAINING_FORMAT, state: JSON.stringify({ ...state, rngs }) });
+}
+
+/** Writes the checkpoint atomically (the previous file survives any failure or crash during the write). */
+export async function saveTrainingCheckpoint(path: string, model: ClassifierModel, optimizer: SGD, state: TrainingState): Promise<void> {
+  await writeFileAtomic(path, trainingCheckpointBytes(model, optimizer, state));
+}
+
+/** A parsed training checkpoint: its state and tensors (views into the file bytes). */
+export interface TrainingCheckpoint {
+  state: TrainingState;
+  tensors: Map<string, { dtype: string; shape: readonly number[]; data: Uint8Array }>;
+}
+
+/** Reads and validates a training checkpoint file. */
+export async function readTrainingCheckpoint(path: string): Promise<TrainingCheckpoint> {
+  const file = readSafetensors(await readFileBytes(path));
+  if (file.metadata.format !== TRAINING_FORMAT || file.metadata.state === undefined) {
+    throw new Error(`${path} is not an rla-net training checkpoint (format "${file.metadata.format ?? 'none'}")`);
+  }
+  const state = JSON.parse(file.metadata.state) as TrainingState;
+  if (state.version !== TRAINING_FORMAT_VERSION) {
+    throw new Error(`${path}: training checkpoint version ${state.version}, this rla-net reads ${TRAINING_FORMAT_VERSION}`);
+  }
+  return { state, tensors: file.tensors };
+}
+
+function toTensor(t: { dtype: string; shape: readonly number[]; data: Uint8Array }, key: string): tf.Tensor {
+  // Copy into an aligned buffer: the view may start at any byte offset of the file.
+  const bytes = t.data.slice();
+  if (t.dtype === 'F32') return tf.tensor(new Float32Array(bytes.buffer), [...t.shape], 'float32');
+  if (t.dtype === 'I32') return tf.tensor(new Int32Array(bytes.buffer), [...t.shape], 'int32');
+  throw new Error(`checkpoint tensor ${key} has unsupported dtype ${t.dtype}`);
+}
+
+/** Loads a checkpoint's model tensors and momentum buffers into `model` and `optimizer` (exact copies). */
+export function restoreTraining(model: ClassifierModel, optimizer: SGD, checkpoint: TrainingCheckpoint): void {
+  const modelTensors = new Map<string, tf.Tensor>();
+  const buffers: Array<tf.Tensor | null> = [];
+  try {
+    const seen = new Set<unknown>();
+    for (const { key, owner } of model.stateEntries()) {
+      const stored = checkpoint.tensors.get(`model.${key}`);
+      if (stored) modelTensors.set(key, toTensor(stored, key));
+      else if (!seen.has(owner)) throw new Error(`checkpoint lacks model tensor ${key}`);
+      seen.add(owner);
+    }
+    // Tied parameters were stored once: give every alias the stored value.
+    for (const { key, owner } of model.stateEntries()) {
+      if (modelTensors.has(key)) continue;
+      const first = model.stateEntries().find((e) => e.owner === owner && modelTensors.has(e.key));
+      if (first) modelTensors.set(key, modelTensors.get(first.key)!);
+    }
+    model.loadStateDict(modelTensors);
+    for (const key of parameterKeys(model, optimizer.parameters)) {
+      const stored = checkpoint.tensors.get(`optimizer.momentum_buffer.${key}`);
+      buffers.push(stored ? toTensor(stored, key) : null);
+    }
+    optimizer.loadMomentumBuffers(buffers);
+    for (const [name, rng] of moduleRngs(model)) {
+      const saved = checkpoint.state.rngs?.[name];
+      if (!saved) throw new Error(`checkpoint lacks the state of generator ${name}`);
+      rng.setState(saved);
+    }
+  } finally {
+    tf.dispose([...new Set(modelTensors.values())]);
+    tf.dispose(buffers.filter((b): b is tf.Tensor => b !== null));
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The run's metrics log, `metrics.jsonl`: one JSON object per line, appended (never rewritten) so a crash loses at
+ * most the line being written. Readers take the last record of each epoch, because a run resumed from an older
+ * checkpoint repeats the epochs after it.
+ */
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+
+export const METRICS_FILE = 'metrics.jsonl';
+
+/** Per-epoch record. `epoch` is 1-based (epochs completed); accuracies are fractions in [0, 1]. */
+export interface EpochRecord {
+  event: 'epoch';
+  epoch: number;
+  /** Learning rate of the epoch's first and last update (equal unless the schedule is per iteration). */
+  lr: number;
+  lr_last: number;
+  train_loss: number;
+  train_top1: number;
+  train_top5: number;
+  /** Validation metrics (null when the run does not validate). */
+  val_loss: number | null;
+  val_top1: number | null;
+  val_top5: number | null;
+  /** True when this epoch set a new best validation top-1 (its weights are in best.safetensors). */
+  best: boolean;
+  seconds: number;
+  images_per_second: number;
+}
+
+/** Test-split evaluation of the best weights, written when training completes. */
+export interface TestRecord {
+  event: 'test';
+  /** Epoch whose weights were evaluated. */
+  epoch: number;
+  loss: number;
+  top1: number;
+  top5: number;
+  count: number;
+}
+
+export interface StartRecord {
+  event: 'start';
+  time: string;
+  resumed_from_epoch: number | null;
+  backend: string;
+  config: unknown;
+}
+
+export interface StopRecord {
+  event: 'stopped';
+  reason: 'interrupted' | 'diverged';
+  epoch: number;
+  batch: number;
+  message: string;
+}
+
+export type MetricsRecord = EpochRecord | TestRecord | StartRecord | StopRecord;
+
+/** Appends one record as a line. */
+export async function appendMetrics(runDir: string, record: MetricsRecord): Promise<void> {
+  await fs.appendFile(join(runDir, METRICS_FILE), `${JSON.stringify(record)}\n`);
+}
+
+/** All records of a run (a truncated last line from a crash is skipped). */
+export async function readMetrics(runDir: string): Promise<MetricsRecord[]> {
+  const path = join(runDir, METRICS_FILE);
+  let text: string;
+  try {
+    text = await fs.readFile(path, 'utf8');
+  } catch {
+    throw new Error(`${runDir}: no ${METRICS_FILE} (is this an rla train run directory?)`);
+  }
+  const records: MetricsRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim().length === 0) continue;
+    try {
+      records.push(JSON.parse(line) as MetricsRecord);
+    } catch {
+      // a partly written last line
+    }
+  }
+  return records;
+}
+
+/** The epoch records in epoch order, the last one of each epoch winning. */
+export function epochHistory(records: readonly MetricsRecord[]): EpochRecord[] {
+  const byEpoch = new Map<number, EpochRecord>();
+  for (const record of records) if (record.event === 'epoch') byEpoch.set(record.epoch, record);
+  return [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
+}
+
+/** The epoch with the best validation top-1 (the first of equals, like keep-best with `>`), or null. */
+export function bestEpoch(history: readonly EpochRecord[]): EpochRecord | null {
+  let best: EpochRecord | null = null;
+  for (const record of history) {
+    if (record.val_top1 !== null && (best === null || record.val_top1 > (best.val_top1 ?? -1))) best = record;
+  }
+  return best;
+}
+
+/** The last test record, if any. */
+export function lastTest(records: readonly MetricsRecord[]): TestRecord | null {
+  const tests = records.filter((r): r is TestRecord => r.event === 'test');
+  return tests.at(-1) ?? null;
+}

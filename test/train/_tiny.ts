@@ -1,0 +1,71 @@
+/** A tiny but real training setup (an RLA-ResNet with one block per stage on 32x32 images) for trainer tests. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ImageArray } from '../../src/data/dataset.js';
+import { DataLoader } from '../../src/data/loader.js';
+import { cifarPreprocessing } from '../../src/data/preprocessing.js';
+import type { ClassifierModel } from '../../src/models/classifier.js';
+import { createModel } from '../../src/models/index.js';
+import { type TrainConfig, DEFAULT_CONFIG } from '../../src/train/config.js';
+import { SGD } from '../../src/train/sgd.js';
+
+export const TINY_MODEL_OPTIONS = { layers: [1, 1, 1, 1], widthPerGroup: 2, rlaChannel: 4 };
+
+/** `count` random-looking 32x32 RGB images whose label is visible in the pixels (so accuracy can rise). */
+export function tinyDataset(count: number, seed = 0): ImageArray {
+  const images = new Uint8Array(count * 32 * 32 * 3);
+  const labels = new Uint8Array(count);
+  let state = seed * 7919 + 17;
+  for (let n = 0; n < count; n++) {
+    labels[n] = n % 4;
+    for (let p = 0; p < 32 * 32 * 3; p++) {
+      state = (state * 1103515245 + 12345) >>> 0;
+      images[n * 3072 + p] = ((state >>> 16) % 128) + (p % 3 === labels[n] % 3 ? 100 : 0);
+    }
+  }
+  return new ImageArray(images, labels, 32, 32, 3, ['a', 'b', 'c', 'd']);
+}
+
+export function tinyConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
+  return {
+    ...DEFAULT_CONFIG,
+    model: 'rla_resnet50',
+    modelOptions: TINY_MODEL_OPTIONS,
+    dataset: 'tiny',
+    epochs: 2,
+    batchSize: 4,
+    lr: 0.05,
+    nesterov: true,
+    schedule: { kind: 'multistep', milestones: [1], gamma: 0.1 },
+    seed: 3,
+    ...overrides,
+  };
+}
+
+export function tinyModel(seed: number): ClassifierModel {
+  return createModel('rla_resnet50', { ...TINY_MODEL_OPTIONS, numClasses: 4, seed });
+}
+
+export function tinySgd(model: ClassifierModel, config: TrainConfig): SGD {
+  return new SGD(model.parameters(), { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov });
+}
+
+/** Train loader (augmenting, shuffling) and an eval loader over the same tiny sets. */
+export function tinyLoaders(config: TrainConfig): { train: DataLoader; val: DataLoader } {
+  const pre = cifarPreprocessing();
+  const pipeline = { mean: pre.mean, std: pre.std, size: 32 };
+  return {
+    train: new DataLoader(tinyDataset(12), { batchSize: config.batchSize, shuffle: true, pipeline: { ...pipeline, ops: pre.train }, seed: config.seed }),
+    val: new DataLoader(tinyDataset(8, 1), { batchSize: 8, shuffle: false, pipeline: { ...pipeline, ops: pre.eval }, seed: config.seed }),
+  };
+}
+
+export function tempRunDir(): string {
+  return mkdtempSync(join(tmpdir(), 'rla-run-'));
+}
+
+/** Every state tensor's values by key (copies). */
+export function snapshot(model: ClassifierModel): Map<string, number[]> {
+  return new Map(model.stateEntries().map((e) => [e.key, Array.from(e.tensor.dataSync())]));
+}
