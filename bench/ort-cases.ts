@@ -8,6 +8,7 @@
  */
 import { cpus } from 'node:os';
 import { pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
 import { countMacs } from '../src/count/count.js';
 import { initBackend } from '../src/engine/backend.js';
 import { createModel } from '../src/models/index.js';
@@ -76,8 +77,9 @@ export async function ortInferenceCases(options: OrtBenchOptions = {}): Promise<
   const minTimeMs = options.minTimeMs ?? 8000;
   const minRuns = options.minRuns ?? 5;
   const log = options.log ?? (() => {});
-  // Only used to build the models and read their weights.
-  await initBackend({ backend: 'cpu' });
+  // TF.js only builds the models and hands their weights to the exporter: keep the runner's backend if it set
+  // one, else take the default (wasm transposes weights fastest).
+  if (!tf.engine().backendName) await initBackend();
   const cases: InferenceBenchCase[] = [];
   for (const name of options.models ?? ORT_BENCH_MODELS) {
     const model = createModel(name, { seed: 1 });

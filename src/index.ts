@@ -5,6 +5,28 @@
 
 export { countMacs, countParams, countThopParams, paperFormat } from './count/count.js';
 export { type BackendName, type BackendOptions, currentBackend, initBackend } from './engine/backend.js';
+export { loadCifar10, loadCifar100 } from './data/cifar.js';
+export {
+  DatasetError,
+  firstSamples,
+  ImageArray,
+  type ImageDataset,
+  subset,
+  trainValSplit,
+} from './data/dataset.js';
+export { decodeImage } from './data/decode.js';
+export { loadMnistStyle } from './data/idx.js';
+export type { RawImage } from './data/image.js';
+export { loadImageFolder } from './data/image-folder.js';
+export { type Batch, DataLoader, type LoaderOptions } from './data/loader.js';
+export {
+  cifarPreprocessing,
+  imagenetPreprocessing,
+  mnistPreprocessing,
+  type Preprocessing,
+} from './data/preprocessing.js';
+export { DATASET_NAMES, type DatasetSplits, openDataset } from './data/sources.js';
+export { applyTransforms, type TransformOp } from './data/transforms.js';
 export type { DenseSharing } from './layers/cifar/dense-block.js';
 export type {
   CifarRecurrentConv,
@@ -46,5 +68,13 @@ export {
 } from './onnx/index.js';
 export * from './checkpoint/index.js';
 export { type LoadedModel, type LoadModelOptions, loadModelFile, saveModelFile } from './checkpoint/model-file.js';
+export { readTrainingCheckpoint, restoreTraining, saveTrainingCheckpoint } from './train/checkpoint.js';
+export { DEFAULT_CONFIG, type TrainConfig } from './train/config.js';
+export { type EvalResult, evaluate } from './train/evaluate.js';
+export { crossEntropy } from './train/loss.js';
+export { RECIPES, resolveConfig } from './train/recipes.js';
+export { learningRate, type ScheduleSpec } from './train/schedule.js';
 export { SGD, type SGDOptions } from './train/sgd.js';
+export { createLocalStep, type StepResult, type TrainStep } from './train/step.js';
+export { Trainer, type TrainerOptions, type TrainOutcome } from './train/trainer.js';
 export { CheckpointError, UnsafePickleError, WeightsFormatError } from './weights/errors.js';

@@ -64,10 +64,41 @@ function inferResNetFamily(shapes: Shapes, rla: boolean): InferredArchitecture {
   };
 }
 
+const MOBILENET_WIDTHS = [1.0, 0.5, 0.75, 0.35, 1.4, 1.3, 0.25];
+const NAMED_K = new Set([6, 12, 24, 32]);
+
+/** `_make_divisible(v, 8)` of the official MobileNetV2. */
+function makeDivisible(value: number, divisor = 8): number {
+  const rounded = Math.max(divisor, Math.floor(value + divisor / 2) - (Math.floor(value + divisor / 2) % divisor));
+  return rounded < 0.9 * value ? rounded + divisor : rounded;
+}
+
+function inferRlaMobileNet(shapes: Shapes, depthwise: boolean): InferredArchitecture {
+  const convOut = shapes.get('conv_outs.0.weight');
+  const stem = shapes.get('conv1.0.weight');
+  const classifier = shapes.get('classifier.1.weight');
+  if (!convOut || !stem || !classifier) throw new Error('looks like an RLA-MobileNetV2 but conv_outs/conv1/classifier are missing');
+  const k = convOut[0];
+  const widthMult = MOBILENET_WIDTHS.find((w) => makeDivisible(32 * w) === stem[0]) ?? 1.0;
+  const eca = [...shapes.keys()].some((key) => key.includes('.eca.') || key.endsWith('conv.3.conv.weight'));
+  const family = depthwise ? 'dsrla_mobilenetv2' : 'rla_mobilenetv2';
+  const name = `${family}${NAMED_K.has(k) ? `_k${k}` : ''}${eca ? '_eca' : ''}`;
+  const options: ModelOptions = { numClasses: classifier[0] };
+  if (widthMult !== 1.0) options.widthMult = widthMult;
+  if (!NAMED_K.has(k)) options.rlaChannel = k;
+  return {
+    name,
+    options,
+    reason: `keys ${depthwise ? 'recurrent_dsconvs' : 'recurrent_convs'}.*/conv_outs.* with a MobileNetV2 stem, k ${k}, stem ${stem[0]} channels${eca ? ', ECA' : ''}`,
+  };
+}
+
 /** Guesses the architecture of a state dict (keys -> PyTorch-layout shapes). Throws when nothing fits. */
 export function inferArchitecture(shapes: Shapes): InferredArchitecture {
   if (shapes.has('stages.0.0.conv1.weight') && shapes.has('recurrent_convs.0.weight')) return inferResNetFamily(shapes, true);
   if (shapes.has('layer1.0.conv1.weight')) return inferResNetFamily(shapes, false);
+  if (shapes.has('recurrent_dsconvs.0.weight')) return inferRlaMobileNet(shapes, true);
+  if (shapes.has('conv1.0.weight') && shapes.has('recurrent_convs.0.weight')) return inferRlaMobileNet(shapes, false);
   const sample = [...shapes.keys()].slice(0, 5).join(', ');
   throw new Error(`cannot infer the architecture from keys (${sample}, ...): pass --model <name>`);
 }

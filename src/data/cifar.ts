@@ -84,17 +84,23 @@ export async function loadCifar10(dir: string, split: CifarSplit): Promise<Image
     labels.push(parsed.labels);
   }
   const names = (await readNameList(join(dir, 'batches.meta.txt'))) ?? [...CIFAR10_CLASSES];
-  if (names.length !== 10) throw new DatasetError(`${join(dir, 'batches.meta.txt')}: expected 10 class names, got ${names.length}`);
+  if (names.length !== 10)
+    throw new DatasetError(`${join(dir, 'batches.meta.txt')}: expected 10 class names, got ${names.length}`);
   return new ImageArray(concat(images), concat(labels), 32, 32, 3, names);
 }
 
 /** CIFAR-100 from a `cifar-100-binary` directory (`train.bin` / `test.bin`), fine (100) or coarse (20) labels. */
-export async function loadCifar100(dir: string, split: CifarSplit, labels: 'fine' | 'coarse' = 'fine'): Promise<ImageArray> {
+export async function loadCifar100(
+  dir: string,
+  split: CifarSplit,
+  labels: 'fine' | 'coarse' = 'fine',
+): Promise<ImageArray> {
   const path = join(dir, `${split}.bin`);
   const numClasses = labels === 'fine' ? 100 : 20;
   const parsed = parseCifarRecords(await readDataFile(path), path, 2, labels === 'fine' ? 1 : 0, numClasses);
   const namesFile = join(dir, `${labels}_label_names.txt`);
   const names = (await readNameList(namesFile)) ?? Array.from({ length: numClasses }, (_, i) => `class_${i}`);
-  if (names.length !== numClasses) throw new DatasetError(`${namesFile}: expected ${numClasses} class names, got ${names.length}`);
+  if (names.length !== numClasses)
+    throw new DatasetError(`${namesFile}: expected ${numClasses} class names, got ${names.length}`);
   return new ImageArray(parsed.images, parsed.labels, 32, 32, 3, names);
 }

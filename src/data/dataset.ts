@@ -51,7 +51,9 @@ export class ImageArray implements ArrayDataset {
   ) {
     this.length = labels.length;
     if (images.length !== this.length * height * width * channels) {
-      throw new Error(`ImageArray: ${images.length} bytes for ${this.length} images of ${height}x${width}x${channels}`);
+      throw new Error(
+        `ImageArray: ${images.length} bytes for ${this.length} images of ${height}x${width}x${channels}`,
+      );
     }
   }
 
@@ -74,7 +76,8 @@ export class ImageArray implements ArrayDataset {
 export function subset<D extends ImageDataset>(dataset: D, indices: ArrayLike<number>): D {
   const picked = Int32Array.from(indices as ArrayLike<number>);
   for (const i of picked) {
-    if (i < 0 || i >= dataset.length) throw new RangeError(`subset index ${i} outside 0..${dataset.length - 1}`);
+    if (i < 0 || i >= dataset.length)
+      throw new RangeError(`subset index ${i} outside 0..${dataset.length - 1}`);
   }
   const base = {
     kind: dataset.kind,
@@ -82,21 +85,29 @@ export function subset<D extends ImageDataset>(dataset: D, indices: ArrayLike<nu
     classNames: dataset.classNames,
     label: (index: number) => dataset.label(picked[index]),
   };
-  if (dataset.kind === 'array') return { ...base, image: (index: number) => dataset.image(picked[index]) } as D;
+  if (dataset.kind === 'array')
+    return { ...base, image: (index: number) => dataset.image(picked[index]) } as D;
   return { ...base, file: (index: number) => dataset.file(picked[index]) } as D;
 }
 
 /** The first `count` samples of `dataset` (all of it when `count` is undefined or larger). */
 export function firstSamples<D extends ImageDataset>(dataset: D, count: number | undefined): D {
   if (count === undefined || count >= dataset.length) return dataset;
-  return subset(dataset, Int32Array.from({ length: count }, (_, i) => i));
+  return subset(
+    dataset,
+    Int32Array.from({ length: count }, (_, i) => i),
+  );
 }
 
 /**
  * The paper's CIFAR protocol (45k train / 5k validation out of the 50k training images): a seeded random
  * permutation; the last `valSize` indices form the validation split.
  */
-export function trainValSplit(length: number, valSize: number, seed: number): { train: Int32Array; val: Int32Array } {
+export function trainValSplit(
+  length: number,
+  valSize: number,
+  seed: number,
+): { train: Int32Array; val: Int32Array } {
   if (!Number.isInteger(valSize) || valSize < 0 || valSize >= length) {
     throw new RangeError(`validation size must be an integer in 0..${length - 1}, got ${valSize}`);
   }

@@ -29,12 +29,16 @@ interface Slot {
 
 export class DecodePool {
   private readonly slots: Slot[];
-  private readonly pending = new Map<number, { resolve: (data: Float32Array) => void; reject: (e: Error) => void; slot: Slot }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (data: Float32Array) => void; reject: (e: Error) => void; slot: Slot }
+  >();
   private nextId = 0;
   private closed = false;
 
   constructor(readonly size: number) {
-    if (!Number.isInteger(size) || size < 1) throw new Error(`decode pool size must be a positive integer, got ${size}`);
+    if (!Number.isInteger(size) || size < 1)
+      throw new Error(`decode pool size must be a positive integer, got ${size}`);
     const url = new URL('./decode-worker.js', import.meta.url);
     this.slots = Array.from({ length: size }, () => {
       const slot: Slot = { worker: new Worker(url), inFlight: 0, dead: false };
@@ -75,7 +79,8 @@ export class DecodePool {
     if (!job) return;
     this.pending.delete(response.id);
     job.slot.inFlight--;
-    if (response.error !== undefined || !response.data) job.reject(new DatasetError(response.error ?? 'no data'));
+    if (response.error !== undefined || !response.data)
+      job.reject(new DatasetError(response.error ?? 'no data'));
     else job.resolve(response.data);
   }
 

@@ -16,7 +16,10 @@ async function handle(request: DecodeRequest): Promise<DecodeResponse> {
       const buffer = await readFile(files[i]).catch((error: Error) => {
         throw new Error(`cannot read image ${files[i]}: ${error.message}`);
       });
-      const image = decodeImage(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), files[i]);
+      const image = decodeImage(
+        new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength),
+        files[i],
+      );
       prepareSample(image, seeds[i], spec, out, i, files[i]);
     }
     return { id: request.id, data: out };

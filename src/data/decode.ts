@@ -49,8 +49,14 @@ export function decodeImage(bytes: Uint8Array, file: string): RawImage {
       return { data: decoded.data, height: decoded.height, width: decoded.width, channels: 3 };
     }
     const decoded = pngjs.PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    if (decoded.width * decoded.height > MAX_MEGAPIXELS * 1e6) throw new Error(`image larger than ${MAX_MEGAPIXELS} MP`);
-    return { data: rgbaToRgb(decoded.data, decoded.width, decoded.height), height: decoded.height, width: decoded.width, channels: 3 };
+    if (decoded.width * decoded.height > MAX_MEGAPIXELS * 1e6)
+      throw new Error(`image larger than ${MAX_MEGAPIXELS} MP`);
+    return {
+      data: rgbaToRgb(decoded.data, decoded.width, decoded.height),
+      height: decoded.height,
+      width: decoded.width,
+      channels: 3,
+    };
   } catch (error) {
     if (error instanceof DatasetError) throw error;
     throw new DatasetError(`${file}: cannot decode ${format.toUpperCase()} (${(error as Error).message})`);

@@ -16,7 +16,8 @@ export async function readDataFile(path: string): Promise<Uint8Array> {
     bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
+    const why =
+      code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
     throw new DatasetError(`cannot read dataset file ${path}: ${why}`);
   }
   if (!isGzip(bytes)) return bytes;
@@ -43,7 +44,10 @@ export async function firstExisting(candidates: readonly string[]): Promise<stri
 /** Reads a text file of one name per line (class names); null when the file does not exist. */
 export async function readNameList(path: string): Promise<string[] | null> {
   try {
-    return (await fs.readFile(path, 'utf8')).split(/\r?\n/).map((line) => line.trim()).filter((line) => line.length > 0);
+    return (await fs.readFile(path, 'utf8'))
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter((line) => line.length > 0);
   } catch {
     return null;
   }

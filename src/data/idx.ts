@@ -25,8 +25,13 @@ export const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] 
 const UNSIGNED_BYTE = 0x08;
 
 /** Parses an unsigned-byte IDX file with `ndim` dimensions; returns its sizes and a view of its data. */
-export function parseIdx(bytes: Uint8Array, file: string, ndim: number): { dims: number[]; data: Uint8Array } {
-  if (bytes.length < 4) throw new DatasetError(`${file}: ${bytes.length} bytes is too short for an IDX header`);
+export function parseIdx(
+  bytes: Uint8Array,
+  file: string,
+  ndim: number,
+): { dims: number[]; data: Uint8Array } {
+  if (bytes.length < 4)
+    throw new DatasetError(`${file}: ${bytes.length} bytes is too short for an IDX header`);
   const magic = ((bytes[0] << 24) | (bytes[1] << 16) | (bytes[2] << 8) | bytes[3]) >>> 0;
   const expected = (UNSIGNED_BYTE << 8) | ndim;
   if (magic !== expected) {
@@ -58,7 +63,9 @@ export async function loadIdxPair(
   const labels = parseIdx(await readDataFile(labelsFile), labelsFile, 1);
   const [count, height, width] = images.dims;
   if (labels.dims[0] !== count) {
-    throw new DatasetError(`${labelsFile}: ${labels.dims[0]} labels for the ${count} images of ${imagesFile}`);
+    throw new DatasetError(
+      `${labelsFile}: ${labels.dims[0]} labels for the ${count} images of ${imagesFile}`,
+    );
   }
   checkLabels(labels.data, classNames.length, labelsFile);
   return new ImageArray(images.data, labels.data, height, width, 1, classNames);
@@ -74,7 +81,11 @@ function splitFiles(dir: string, split: 'train' | 't10k', kind: 'images-idx3' | 
  * MNIST or Fashion-MNIST from a directory holding the four standard files (plain or `.gz`).
  * `split`: 'train' (60k in the full sets) or 'test' (the t10k files).
  */
-export async function loadMnistStyle(dir: string, split: 'train' | 'test', classNames: readonly string[]): Promise<ImageArray> {
+export async function loadMnistStyle(
+  dir: string,
+  split: 'train' | 'test',
+  classNames: readonly string[],
+): Promise<ImageArray> {
   const prefix = split === 'train' ? 'train' : 't10k';
   const found = await Promise.all(
     (['images-idx3', 'labels-idx1'] as const).map(async (kind) => {

@@ -35,15 +35,21 @@ export async function loadImageFolder(root: string): Promise<ImageFolder> {
   } catch (error) {
     throw new DatasetError(`cannot read image folder ${root}: ${(error as Error).message}`);
   }
-  const classNames = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
-  if (classNames.length === 0) throw new DatasetError(`${root}: no class subdirectories (expected root/<class>/<image>)`);
+  const classNames = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  if (classNames.length === 0)
+    throw new DatasetError(`${root}: no class subdirectories (expected root/<class>/<image>)`);
   const files: string[] = [];
   const labels: number[] = [];
   const empty: string[] = [];
   let skipped = 0;
   for (const [label, name] of classNames.entries()) {
     const all = await listFiles(join(root, name));
-    const images = all.filter((f) => (IMAGE_EXTENSIONS as readonly string[]).includes(extname(f).toLowerCase()));
+    const images = all.filter((f) =>
+      (IMAGE_EXTENSIONS as readonly string[]).includes(extname(f).toLowerCase()),
+    );
     skipped += all.length - images.length;
     if (images.length === 0) empty.push(name);
     for (const file of images) {
@@ -52,7 +58,9 @@ export async function loadImageFolder(root: string): Promise<ImageFolder> {
     }
   }
   if (empty.length > 0) {
-    throw new DatasetError(`${root}: no ${IMAGE_EXTENSIONS.join('/')} images for class(es) ${empty.join(', ')}`);
+    throw new DatasetError(
+      `${root}: no ${IMAGE_EXTENSIONS.join('/')} images for class(es) ${empty.join(', ')}`,
+    );
   }
   const labelArray = Int32Array.from(labels);
   return {

@@ -137,7 +137,13 @@ export class DataLoader {
     const chunk = Math.ceil(files.length / this.pool.size);
     const parts: Promise<Float32Array>[] = [];
     for (let begin = 0; begin < files.length; begin += chunk) {
-      parts.push(this.pool.run(files.slice(begin, begin + chunk), seeds.slice(begin, begin + chunk), this.options.pipeline));
+      parts.push(
+        this.pool.run(
+          files.slice(begin, begin + chunk),
+          seeds.slice(begin, begin + chunk),
+          this.options.pipeline,
+        ),
+      );
     }
     const x = new Float32Array(files.length * sample);
     let offset = 0;

@@ -51,13 +51,24 @@ export function cifarPreprocessing(mean = CIFAR10_MEAN, std = CIFAR10_STD): Prep
  * 28x28 MNIST-style digits/clothes: zero-pad to 32 (the RLA-ResNets need ceil(side/4) divisible by 8), then the
  * CIFAR augmentation. Horizontal flips suit Fashion-MNIST; pass `flip = false` for digits.
  */
-export function mnistPreprocessing(mean = FASHION_MNIST_MEAN, std = FASHION_MNIST_STD, flip = true): Preprocessing {
+export function mnistPreprocessing(
+  mean = FASHION_MNIST_MEAN,
+  std = FASHION_MNIST_STD,
+  flip = true,
+): Preprocessing {
   const train: TransformOp[] = [
     { op: 'pad', padding: 2 },
     { op: 'randomCrop', size: 32, padding: 4 },
   ];
   if (flip) train.push({ op: 'randomHorizontalFlip', p: 0.5 });
-  return { train, eval: [{ op: 'pad', padding: 2 }], mean, std, size: 32, native: { height: 28, width: 28, channels: 1 } };
+  return {
+    train,
+    eval: [{ op: 'pad', padding: 2 }],
+    mean,
+    std,
+    size: 32,
+    native: { height: 28, width: 28, channels: 1 },
+  };
 }
 
 /** ImageNet (official train.py): RandomResizedCrop 224 + flip; evaluation resize 256 + center crop 224. */

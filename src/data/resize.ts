@@ -46,7 +46,9 @@ function coefficients(inSize: number, outSize: number): Coefficients {
     }
     for (let x = 0; x < xmax; x++) {
       const w = total !== 0 ? k[x] / total : 0;
-      weights[xx * kernelSize + x] = Math.trunc(w < 0 ? w * (1 << PRECISION_BITS) - 0.5 : w * (1 << PRECISION_BITS) + 0.5);
+      weights[xx * kernelSize + x] = Math.trunc(
+        w < 0 ? w * (1 << PRECISION_BITS) - 0.5 : w * (1 << PRECISION_BITS) + 0.5,
+      );
     }
     start[xx] = xmin;
     count[xx] = xmax;
@@ -56,7 +58,7 @@ function coefficients(inSize: number, outSize: number): Coefficients {
 
 function clip8(value: number): number {
   const v = Math.floor(value / (1 << PRECISION_BITS));
-  return v < 0 ? 0 : v > 255 ? 255 : v;
+  return Math.min(255, Math.max(0, v));
 }
 
 function resampleHorizontal(image: RawImage, outWidth: number): RawImage {

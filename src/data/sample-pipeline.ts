@@ -17,12 +17,19 @@ export interface PipelineSpec {
 }
 
 /** Transforms `image` with the generator seeded by `seed` and writes it as sample `slot` of `out`. */
-export function prepareSample(image: RawImage, seed: number, spec: PipelineSpec, out: Float32Array, slot: number, source: string): void {
+export function prepareSample(
+  image: RawImage,
+  seed: number,
+  spec: PipelineSpec,
+  out: Float32Array,
+  slot: number,
+  source: string,
+): void {
   const result = applyTransforms(image, spec.ops, new Rng(seed));
   if (result.height !== spec.size || result.width !== spec.size) {
     throw new Error(
       `${source}: transforms produced ${result.height}x${result.width}, expected ${spec.size}x${spec.size} ` +
-        '(add a crop to the pipeline, or use images of the dataset\'s size)',
+        "(add a crop to the pipeline, or use images of the dataset's size)",
     );
   }
   writeNormalized(result, spec.mean, spec.std, out, slot);

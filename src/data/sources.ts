@@ -26,7 +26,14 @@ import {
   type Preprocessing,
 } from './preprocessing.js';
 
-export const DATASET_NAMES = ['fashion-mnist-subset', 'fashion-mnist', 'mnist', 'cifar10', 'cifar100', 'imagefolder'] as const;
+export const DATASET_NAMES = [
+  'fashion-mnist-subset',
+  'fashion-mnist',
+  'mnist',
+  'cifar10',
+  'cifar100',
+  'imagefolder',
+] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
 /** Where Debian's `dataset-fashion-mnist` package installs the full set. */
@@ -77,40 +84,78 @@ export function isDatasetName(name: string): name is DatasetName {
 
 /** Opens the train and test splits of a dataset by name. */
 export async function openDataset(name: string, options: OpenDatasetOptions = {}): Promise<DatasetSplits> {
-  if (!isDatasetName(name)) throw new DatasetError(`unknown dataset "${name}": choose one of ${DATASET_NAMES.join(', ')}`);
+  if (!isDatasetName(name))
+    throw new DatasetError(`unknown dataset "${name}": choose one of ${DATASET_NAMES.join(', ')}`);
   switch (name) {
     case 'fashion-mnist-subset':
     case 'fashion-mnist': {
       const fallback = name === 'fashion-mnist' ? DEBIAN_FASHION_MNIST : embeddedFashionMnistDir();
       const dir = requireDir(name, options.data ?? fallback);
       const classes = [...FASHION_MNIST_CLASSES];
-      const [train, test] = await Promise.all([loadMnistStyle(dir, 'train', classes), loadMnistStyle(dir, 'test', classes)]);
+      const [train, test] = await Promise.all([
+        loadMnistStyle(dir, 'train', classes),
+        loadMnistStyle(dir, 'test', classes),
+      ]);
       return { name, dir, train, test, classNames: classes, preprocessing: mnistPreprocessing() };
     }
     case 'mnist': {
       const dir = requireDir(name, options.data);
       const classes = [...MNIST_CLASSES];
-      const [train, test] = await Promise.all([loadMnistStyle(dir, 'train', classes), loadMnistStyle(dir, 'test', classes)]);
+      const [train, test] = await Promise.all([
+        loadMnistStyle(dir, 'train', classes),
+        loadMnistStyle(dir, 'test', classes),
+      ]);
       // No flips for digits.
-      return { name, dir, train, test, classNames: classes, preprocessing: mnistPreprocessing(MNIST_MEAN, MNIST_STD, false) };
+      return {
+        name,
+        dir,
+        train,
+        test,
+        classNames: classes,
+        preprocessing: mnistPreprocessing(MNIST_MEAN, MNIST_STD, false),
+      };
     }
     case 'cifar10': {
       const dir = requireDir(name, options.data);
       const [train, test] = await Promise.all([loadCifar10(dir, 'train'), loadCifar10(dir, 'test')]);
-      return { name, dir, train, test, classNames: [...train.classNames], preprocessing: cifarPreprocessing(CIFAR10_MEAN, CIFAR10_STD) };
+      return {
+        name,
+        dir,
+        train,
+        test,
+        classNames: [...train.classNames],
+        preprocessing: cifarPreprocessing(CIFAR10_MEAN, CIFAR10_STD),
+      };
     }
     case 'cifar100': {
       const dir = requireDir(name, options.data);
       const [train, test] = await Promise.all([loadCifar100(dir, 'train'), loadCifar100(dir, 'test')]);
-      return { name, dir, train, test, classNames: [...train.classNames], preprocessing: cifarPreprocessing(CIFAR100_MEAN, CIFAR100_STD) };
+      return {
+        name,
+        dir,
+        train,
+        test,
+        classNames: [...train.classNames],
+        preprocessing: cifarPreprocessing(CIFAR100_MEAN, CIFAR100_STD),
+      };
     }
     case 'imagefolder': {
       const dir = requireDir(name, options.data);
-      const [train, test] = await Promise.all([loadImageFolder(join(dir, 'train')), loadImageFolder(join(dir, 'val'))]);
+      const [train, test] = await Promise.all([
+        loadImageFolder(join(dir, 'train')),
+        loadImageFolder(join(dir, 'val')),
+      ]);
       if (train.classNames.join('\n') !== test.classNames.join('\n')) {
         throw new DatasetError(`${dir}: train/ and val/ have different class directories`);
       }
-      return { name, dir, train, test, classNames: [...train.classNames], preprocessing: imagenetPreprocessing(options.imageSize ?? 224) };
+      return {
+        name,
+        dir,
+        train,
+        test,
+        classNames: [...train.classNames],
+        preprocessing: imagenetPreprocessing(options.imageSize ?? 224),
+      };
     }
   }
 }

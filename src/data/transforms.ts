@@ -43,9 +43,17 @@ export function padImage(image: RawImage, top: number, left: number, bottom = to
 }
 
 /** The `height` x `width` window at (top, left); must lie inside the image. */
-export function cropImage(image: RawImage, top: number, left: number, height: number, width: number): RawImage {
+export function cropImage(
+  image: RawImage,
+  top: number,
+  left: number,
+  height: number,
+  width: number,
+): RawImage {
   if (top < 0 || left < 0 || top + height > image.height || left + width > image.width) {
-    throw new Error(`crop ${height}x${width} at (${top}, ${left}) is outside a ${image.height}x${image.width} image`);
+    throw new Error(
+      `crop ${height}x${width} at (${top}, ${left}) is outside a ${image.height}x${image.width} image`,
+    );
   }
   const out = blankImage(height, width, image.channels);
   const c = image.channels;

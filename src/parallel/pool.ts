@@ -16,6 +16,8 @@
  */
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
+// Results (logits, state dicts) are tensors in the main thread; the pure-JS backend is always there to hold them.
+import '@tensorflow/tfjs-backend-cpu';
 import type { ModelOptions } from '../models/registry.js';
 import type { SGDOptions } from '../train/sgd.js';
 import { chunkRange, GradientExchange } from './exchange.js';

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../engine/backend.js';
+import { leanVariableGrads } from '../engine/kernels/lean-backward.js';
 import { isWasmBackend } from '../engine/kernels/wasm-heap.js';
 import type { ClassifierModel } from '../models/classifier.js';
 import { createModel } from '../models/index.js';
@@ -98,7 +99,7 @@ export class Replica {
     const oneHot = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), this.model.numClasses));
     try {
       const variables = this.parameters.map((p) => p.variable);
-      const { value, grads } = tf.variableGrads(
+      const { value, grads } = leanVariableGrads(
         () => tf.losses.softmaxCrossEntropy(oneHot, this.model.forward(x)) as tf.Scalar,
         variables,
       );

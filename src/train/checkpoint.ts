@@ -13,8 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ClassifierModel } from '../models/classifier.js';
 import { Rng } from '../nn/init.js';
 import type { Parameter } from '../nn/module.js';
-import { writeFileAtomic } from '../weights/files-node.js';
-import { readFileBytes } from '../weights/files-node.js';
+import { readFileBytes, writeFileAtomic } from '../weights/files-node.js';
 import { readSafetensors, type SafetensorsInput, writeSafetensors } from '../weights/safetensors.js';
 import type { TrainConfig } from './config.js';
 import type { SGD } from './sgd.js';
@@ -72,7 +71,8 @@ export function moduleRngs(model: ClassifierModel): Map<string, Rng> {
 /** Official key of every unique parameter, in `optimizer.parameters` order. */
 function parameterKeys(model: ClassifierModel, parameters: readonly Parameter[]): string[] {
   const keyOf = new Map<Parameter, string>();
-  for (const [key, parameter] of model.namedParameters()) if (!keyOf.has(parameter)) keyOf.set(parameter, key);
+  for (const [key, parameter] of model.namedParameters())
+    if (!keyOf.has(parameter)) keyOf.set(parameter, key);
   return parameters.map((p) => {
     const key = keyOf.get(p);
     if (key === undefined) throw new Error('the optimizer holds a parameter that is not in the model');
@@ -99,10 +99,16 @@ export function nonFiniteKeys(model: ClassifierModel): string[] {
 }
 
 /** Serialises model, optimizer and state; throws {@link NonFiniteWeightsError} if any weight is NaN/Inf. */
-export function trainingCheckpointBytes(model: ClassifierModel, optimizer: SGD, state: TrainingState): Uint8Array {
+export function trainingCheckpointBytes(
+  model: ClassifierModel,
+  optimizer: SGD,
+  state: TrainingState,
+): Uint8Array {
   const bad = nonFiniteKeys(model);
   if (bad.length > 0) {
-    throw new NonFiniteWeightsError(`refusing to checkpoint non-finite weights (${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ', ...' : ''})`);
+    throw new NonFiniteWeightsError(
+      `refusing to checkpoint non-finite weights (${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ', ...' : ''})`,
+    );
   }
   const tensors: Array<[string, SafetensorsInput]> = [];
   const seen = new Set<unknown>();
@@ -121,7 +127,12 @@ export function trainingCheckpointBytes(model: ClassifierModel, optimizer: SGD, 
 }
 
 /** Writes the checkpoint atomically (the previous file survives any failure or crash during the write). */
-export async function saveTrainingCheckpoint(path: string, model: ClassifierModel, optimizer: SGD, state: TrainingState): Promise<void> {
+export async function saveTrainingCheckpoint(
+  path: string,
+  model: ClassifierModel,
+  optimizer: SGD,
+  state: TrainingState,
+): Promise<void> {
   await writeFileAtomic(path, trainingCheckpointBytes(model, optimizer, state));
 }
 
@@ -135,11 +146,15 @@ export interface TrainingCheckpoint {
 export async function readTrainingCheckpoint(path: string): Promise<TrainingCheckpoint> {
   const file = readSafetensors(await readFileBytes(path));
   if (file.metadata.format !== TRAINING_FORMAT || file.metadata.state === undefined) {
-    throw new Error(`${path} is not an rla-net training checkpoint (format "${file.metadata.format ?? 'none'}")`);
+    throw new Error(
+      `${path} is not an rla-net training checkpoint (format "${file.metadata.format ?? 'none'}")`,
+    );
   }
   const state = JSON.parse(file.metadata.state) as TrainingState;
   if (state.version !== TRAINING_FORMAT_VERSION) {
-    throw new Error(`${path}: training checkpoint version ${state.version}, this rla-net reads ${TRAINING_FORMAT_VERSION}`);
+    throw new Error(
+      `${path}: training checkpoint version ${state.version}, this rla-net reads ${TRAINING_FORMAT_VERSION}`,
+    );
   }
   return { state, tensors: file.tensors };
 }
@@ -153,7 +168,11 @@ function toTensor(t: { dtype: string; shape: readonly number[]; data: Uint8Array
 }
 
 /** Loads a checkpoint's model tensors and momentum buffers into `model` and `optimizer` (exact copies). */
-export function restoreTraining(model: ClassifierModel, optimizer: SGD, checkpoint: TrainingCheckpoint): void {
+export function restoreTraining(
+  model: ClassifierModel,
+  optimizer: SGD,
+  checkpoint: TrainingCheckpoint,
+): void {
   const modelTensors = new Map<string, tf.Tensor>();
   const buffers: Array<tf.Tensor | null> = [];
   try {

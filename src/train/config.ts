@@ -69,10 +69,12 @@ export function configProblems(config: TrainConfig): string[] {
   positiveInt('batch size', config.batchSize);
   positiveInt('eval batch size', config.evalBatchSize);
   if (!(config.lr > 0)) problems.push(`lr must be > 0, got ${config.lr}`);
-  if (!(config.momentum >= 0 && config.momentum < 1)) problems.push(`momentum must be in [0, 1), got ${config.momentum}`);
+  if (!(config.momentum >= 0 && config.momentum < 1))
+    problems.push(`momentum must be in [0, 1), got ${config.momentum}`);
   if (!(config.weightDecay >= 0)) problems.push(`weight decay must be >= 0, got ${config.weightDecay}`);
   if (config.nesterov && config.momentum === 0) problems.push('Nesterov needs a momentum > 0');
-  if (!(Number.isInteger(config.valSize) && config.valSize >= 0)) problems.push(`val size must be an integer >= 0, got ${config.valSize}`);
+  if (!(Number.isInteger(config.valSize) && config.valSize >= 0))
+    problems.push(`val size must be an integer >= 0, got ${config.valSize}`);
   if (config.trainLimit !== null) positiveInt('train limit', config.trainLimit);
   if (config.testLimit !== null) positiveInt('test limit', config.testLimit);
   if (config.imageSize !== null) positiveInt('image size', config.imageSize);

@@ -20,7 +20,11 @@ export interface TrainedModelInfo {
 }
 
 /** Writes `model` with its training info, atomically. */
-export async function saveTrainedModel(path: string, model: ClassifierModel, info: TrainedModelInfo): Promise<void> {
+export async function saveTrainedModel(
+  path: string,
+  model: ClassifierModel,
+  info: TrainedModelInfo,
+): Promise<void> {
   const bytes = toSafetensorsBytes(model, identityOf(model), {
     preprocessing: JSON.stringify(info.preprocessing),
     classes: JSON.stringify(info.classNames),
@@ -49,5 +53,8 @@ export function trainedModelInfo(metadata: Record<string, string | number>): {
       return null;
     }
   };
-  return { preprocessing: parse<Preprocessing>(metadata.preprocessing), classNames: parse<string[]>(metadata.classes) };
+  return {
+    preprocessing: parse<Preprocessing>(metadata.preprocessing),
+    classNames: parse<string[]>(metadata.classes),
+  };
 }

@@ -31,9 +31,15 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   if (!(max > min)) return [min];
   const raw = (max - min) / count;
   const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? 10 * power;
+  // The candidate step whose tick count comes closest to `count`.
+  const step = [1, 2, 5, 10]
+    .map((m) => m * power)
+    .reduce((best, s) =>
+      Math.abs((max - min) / s - count) < Math.abs((max - min) / best - count) ? s : best,
+    );
   const ticks: number[] = [];
-  for (let t = Math.ceil(min / step) * step; t <= max + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
+  for (let t = Math.ceil(min / step) * step; t <= max + step * 1e-9; t += step)
+    ticks.push(Number(t.toPrecision(12)));
   return ticks;
 }
 
@@ -41,7 +47,8 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
 export function lineChartSvg(series: Series[], options: ChartOptions): string {
   const width = options.width ?? 640;
   const height = options.height ?? 400;
-  const margin = { left: 64, right: 16, top: 40, bottom: 48 };
+  // The legend is a row between the title and the plot, so it never hides a curve.
+  const margin = { left: 64, right: 16, top: 56, bottom: 48 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
   const points = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
@@ -64,16 +71,28 @@ export function lineChartSvg(series: Series[], options: ChartOptions): string {
   ];
   for (const t of niceTicks(yMin, yMax)) {
     const y = sy(t).toFixed(1);
-    parts.push(`<line x1="${margin.left}" y1="${y}" x2="${width - margin.right}" y2="${y}" stroke="#e4e4e4"/>`);
-    parts.push(`<text x="${margin.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${escapeXml(formatY(t))}</text>`);
+    parts.push(
+      `<line x1="${margin.left}" y1="${y}" x2="${width - margin.right}" y2="${y}" stroke="#e4e4e4"/>`,
+    );
+    parts.push(
+      `<text x="${margin.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${escapeXml(formatY(t))}</text>`,
+    );
   }
   for (const t of niceTicks(xMin, xMax, Math.min(10, Math.max(1, Math.round(xMax - xMin))))) {
     const x = sx(t).toFixed(1);
-    parts.push(`<line x1="${x}" y1="${margin.top + plotH}" x2="${x}" y2="${margin.top + plotH + 4}" stroke="#333"/>`);
-    parts.push(`<text x="${x}" y="${margin.top + plotH + 18}" text-anchor="middle">${escapeXml(String(t))}</text>`);
+    parts.push(
+      `<line x1="${x}" y1="${margin.top + plotH}" x2="${x}" y2="${margin.top + plotH + 4}" stroke="#333"/>`,
+    );
+    parts.push(
+      `<text x="${x}" y="${margin.top + plotH + 18}" text-anchor="middle">${escapeXml(String(t))}</text>`,
+    );
   }
-  parts.push(`<rect x="${margin.left}" y="${margin.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>`);
-  parts.push(`<text x="${margin.left + plotW / 2}" y="${height - 10}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`);
+  parts.push(
+    `<rect x="${margin.left}" y="${margin.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>`,
+  );
+  parts.push(
+    `<text x="${margin.left + plotW / 2}" y="${height - 10}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`,
+  );
   parts.push(
     `<text x="16" y="${margin.top + plotH / 2}" text-anchor="middle" transform="rotate(-90 16 ${margin.top + plotH / 2})">${escapeXml(options.yLabel)}</text>`,
   );
@@ -81,13 +100,18 @@ export function lineChartSvg(series: Series[], options: ChartOptions): string {
     const valid = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
     if (valid.length > 1) {
-      const d = valid.map(([x, y], k) => `${k === 0 ? 'M' : 'L'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ');
+      const d = valid
+        .map(([x, y], k) => `${k === 0 ? 'M' : 'L'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`)
+        .join(' ');
       parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${dash}/>`);
     }
-    for (const [x, y] of valid) parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${s.color}"/>`);
-    const ly = margin.top + 14 + 16 * i;
-    const lx = margin.left + 12;
-    parts.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 22}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`);
+    for (const [x, y] of valid)
+      parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${s.color}"/>`);
+    const ly = 40;
+    const lx = margin.left + 130 * i;
+    parts.push(
+      `<line x1="${lx}" y1="${ly}" x2="${lx + 22}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`,
+    );
     parts.push(`<text x="${lx + 28}" y="${ly}" dominant-baseline="middle">${escapeXml(s.name)}</text>`);
   });
   parts.push('</svg>');
@@ -95,7 +119,10 @@ export function lineChartSvg(series: Series[], options: ChartOptions): string {
 }
 
 /** Accuracy (top-1 train/val, top-5 val) and loss (train/val) charts of a run's epoch history. */
-export function curveCharts(history: readonly EpochRecord[], title: string): { accuracy: string; loss: string } {
+export function curveCharts(
+  history: readonly EpochRecord[],
+  title: string,
+): { accuracy: string; loss: string } {
   const pick = (f: (r: EpochRecord) => number | null): Array<[number, number]> =>
     history.map((r) => [r.epoch, f(r) ?? Number.NaN] as [number, number]);
   const percent = (y: number) => `${(100 * y).toFixed(Math.abs(y) < 0.1 ? 1 : 0)}%`;

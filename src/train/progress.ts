@@ -44,9 +44,14 @@ export class ProgressReporter {
       `loss ${u.loss.toFixed(4)}  acc ${(100 * u.accuracy).toFixed(1)}%  ` +
       `${u.imagesPerSecond.toFixed(1)} img/s  ETA ${formatDuration(u.etaSeconds)}`;
     if (this.stream.isTTY) {
-      const width = Math.max(10, Math.min(30, (this.stream.columns ?? 100) - label.length - stats.length - 16));
+      const width = Math.max(
+        10,
+        Math.min(30, (this.stream.columns ?? 100) - label.length - stats.length - 16),
+      );
       const filled = Math.min(width, Math.round((width * u.done) / Math.max(1, u.total)));
-      this.stream.write(`\r\x1b[2K${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${u.done}/${u.total}  ${stats}`);
+      this.stream.write(
+        `\r\x1b[2K${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${u.done}/${u.total}  ${stats}`,
+      );
       this.drawn = true;
       return;
     }
@@ -62,7 +67,9 @@ export class ProgressReporter {
     if (!this.stream.isTTY) return;
     const width = 30;
     const filled = Math.min(width, Math.round((width * done) / Math.max(1, total)));
-    this.stream.write(`\r\x1b[2K${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
+    this.stream.write(
+      `\r\x1b[2K${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`,
+    );
     this.drawn = true;
   }
 

@@ -53,7 +53,10 @@ export function learningRate(spec: ScheduleSpec, lr: number, position: ScheduleP
 export function scheduleProblems(spec: ScheduleSpec): string[] {
   const problems: string[] = [];
   if ('gamma' in spec && !(spec.gamma > 0)) problems.push(`schedule gamma must be > 0, got ${spec.gamma}`);
-  if (spec.kind === 'multistep' && !spec.milestones.every((m, i) => Number.isInteger(m) && m > 0 && (i === 0 || m > spec.milestones[i - 1]))) {
+  if (
+    spec.kind === 'multistep' &&
+    !spec.milestones.every((m, i) => Number.isInteger(m) && m > 0 && (i === 0 || m > spec.milestones[i - 1]))
+  ) {
     problems.push(`milestones must be increasing positive integers, got [${spec.milestones}]`);
   }
   if (spec.kind === 'step' && !(Number.isInteger(spec.stepSize) && spec.stepSize > 0)) {

@@ -65,7 +65,9 @@ function percent(x: number | null): string {
 
 /** "end of epoch 3" or "epoch 4 after batch 17" (1-based, for messages). */
 export function describePosition(state: Pick<TrainingState, 'epoch' | 'batch'>): string {
-  return state.batch === 0 ? `end of epoch ${state.epoch}` : `epoch ${state.epoch + 1} after batch ${state.batch}`;
+  return state.batch === 0
+    ? `end of epoch ${state.epoch}`
+    : `epoch ${state.epoch + 1} after batch ${state.batch}`;
 }
 
 export class Trainer {
@@ -168,11 +170,18 @@ export class Trainer {
     const epoch = this.state.epoch;
     const sums = this.state.sums;
     const lrAt = (batch: number) =>
-      learningRate(config.schedule, config.lr, { epoch, batch, batchesPerEpoch: this.o.train.batchesPerEpoch, epochs: config.epochs });
+      learningRate(config.schedule, config.lr, {
+        epoch,
+        batch,
+        batchesPerEpoch: this.o.train.batchesPerEpoch,
+        epochs: config.epochs,
+      });
     const firstLr = lrAt(0);
     const lastLr = lrAt(this.o.train.batchesPerEpoch - 1);
     const result = val
-      ? await evaluate(this.o.model, val, (done, total) => progress?.phase(`validate ${epoch + 1}/${config.epochs}`, done, total))
+      ? await evaluate(this.o.model, val, (done, total) =>
+          progress?.phase(`validate ${epoch + 1}/${config.epochs}`, done, total),
+        )
       : null;
     const isBest = result !== null && (this.state.best === null || result.top1 > this.state.best.top1);
     if (isBest && result) {
@@ -250,7 +259,12 @@ export class Trainer {
       message,
     });
     this.o.progress?.line(message);
-    return { status: 'interrupted', epoch: this.state.epoch, batch: this.state.batch, checkpoint: this.checkpointPath };
+    return {
+      status: 'interrupted',
+      epoch: this.state.epoch,
+      batch: this.state.batch,
+      checkpoint: this.checkpointPath,
+    };
   }
 
   private async diverge(epoch: number, batch: number, lr: number, loss: number): Promise<TrainOutcome> {

@@ -105,6 +105,9 @@ describe('checkpoint loading and saving', () => {
       assert.equal(inferred.name, model);
       assert.deepEqual(inferred.options, options.ecaKernelSizes ? { ...options } : options);
     }
+    const trainer = readStateDict(officialBytes('dsrla_mobilenetv2_w0.5_k16_c10.checkpoint.pth.tar'));
+    const mobile = inferArchitecture(new Map([...trainer.tensors].map(([k, t]) => [k, t.shape])));
+    assert.deepEqual([mobile.name, mobile.options], ['dsrla_mobilenetv2', { numClasses: 10, widthMult: 0.5, rlaChannel: 16 }]);
     assert.throws(() => inferArchitecture(new Map([['foo.weight', [1]]])), /cannot infer the architecture/);
   });
 

@@ -55,7 +55,8 @@ describe('rla train / eval / predict / plot / best', () => {
     assert.match(text, /epoch 1\/1 {2}lr 0\.0100 {2}train loss \d/);
     assert.match(text, /== summary ==/);
     assert.match(text, /test {7}top-1 \d+\.\d\d% {2}top-5/);
-    for (const file of ['checkpoint.safetensors', 'best.safetensors', 'metrics.jsonl']) assert.ok(existsSync(join(runDir, file)), file);
+    for (const file of ['checkpoint.safetensors', 'best.safetensors', 'metrics.jsonl'])
+      assert.ok(existsSync(join(runDir, file)), file);
   });
 
   it('rla best and rla plot read the run directory', async () => {
@@ -73,7 +74,14 @@ describe('rla train / eval / predict / plot / best', () => {
   });
 
   it('rla eval uses the dataset and preprocessing stored with the weights', async () => {
-    const { code, lines } = await rla('eval', '--weights', join(runDir, 'best.safetensors'), '--data', data, '--json');
+    const { code, lines } = await rla(
+      'eval',
+      '--weights',
+      join(runDir, 'best.safetensors'),
+      '--data',
+      data,
+      '--json',
+    );
     assert.equal(code, 0, lines.join('\n'));
     const result = JSON.parse(lines.join('\n'));
     assert.equal(result.dataset, 'cifar10');
@@ -89,8 +97,11 @@ describe('rla train / eval / predict / plot / best', () => {
     assert.equal(lines[0], `${image}:`);
     assert.equal(lines.length, 6);
     const probabilities = lines.slice(1).map((line) => Number(/([\d.]+)%/.exec(line)![1]));
-    assert.ok(probabilities.every((p, i) => i === 0 || p <= probabilities[i - 1]), 'sorted');
-    assert.match(lines[1], /%  (airplane|automobile|bird|cat|deer|dog|frog|horse|ship|truck) \(\d\)$/);
+    assert.ok(
+      probabilities.every((p, i) => i === 0 || p <= probabilities[i - 1]),
+      'sorted',
+    );
+    assert.match(lines[1], /% {2}(airplane|automobile|bird|cat|deer|dog|frog|horse|ship|truck) \(\d\)$/);
   });
 
   it('--resume continues the run (here: extended to 2 epochs); other options are refused with it', async () => {
@@ -115,7 +126,17 @@ describe('rla train / eval / predict / plot / best', () => {
 
   it('Ctrl-C (SIGINT) saves a checkpoint mid-epoch and exits with 130', async () => {
     const interrupted = join(tempDir('rla-runs-'), 'run');
-    const args = [join(REPO_ROOT, 'bin', 'rla.js'), 'train', ...trainArgs, '--batch-size', '2', '--epochs', '3', '--out', interrupted];
+    const args = [
+      join(REPO_ROOT, 'bin', 'rla.js'),
+      'train',
+      ...trainArgs,
+      '--batch-size',
+      '2',
+      '--epochs',
+      '3',
+      '--out',
+      interrupted,
+    ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const code = await new Promise<number | null>((resolve) => {

@@ -41,7 +41,13 @@ export function writeCifar10(dir: string, perBatch = 2, test = 3): void {
     const labels = Array.from({ length: perBatch }, (_, k) => [(first + k) % 10]);
     writeFileSync(join(dir, `data_batch_${b}.bin`), cifarRecords(labels, first));
   }
-  writeFileSync(join(dir, 'test_batch.bin'), cifarRecords(Array.from({ length: test }, (_, k) => [k % 10]), 1000));
+  writeFileSync(
+    join(dir, 'test_batch.bin'),
+    cifarRecords(
+      Array.from({ length: test }, (_, k) => [k % 10]),
+      1000,
+    ),
+  );
 }
 
 /** An IDX file (unsigned bytes) with the given dims. */
@@ -49,7 +55,9 @@ export function idxBytes(dims: number[], data: Uint8Array): Uint8Array {
   const header = new Uint8Array(4 + 4 * dims.length);
   const view = new DataView(header.buffer);
   view.setUint32(0, 0x800 | dims.length, false);
-  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  dims.forEach((d, i) => {
+    view.setUint32(4 + 4 * i, d, false);
+  });
   const out = new Uint8Array(header.length + data.length);
   out.set(header);
   out.set(data, header.length);
@@ -65,7 +73,8 @@ export function writeMnist(dir: string, train: number, test: number, gzip: boole
   ] as const) {
     const images = new Uint8Array(count * 784);
     for (let n = 0; n < count; n++) {
-      for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) images[n * 784 + y * 28 + x] = pixel(n, y, x, 0);
+      for (let y = 0; y < 28; y++)
+        for (let x = 0; x < 28; x++) images[n * 784 + y * 28 + x] = pixel(n, y, x, 0);
     }
     const labels = Uint8Array.from({ length: count }, (_, n) => n % 10);
     const write = (name: string, bytes: Uint8Array) =>
@@ -79,7 +88,8 @@ export function writeMnist(dir: string, train: number, test: number, gzip: boole
 export function patternRgb(n: number, height: number, width: number): Uint8Array {
   const rgb = new Uint8Array(height * width * 3);
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) for (let c = 0; c < 3; c++) rgb[(y * width + x) * 3 + c] = pixel(n, y, x, c);
+    for (let x = 0; x < width; x++)
+      for (let c = 0; c < 3; c++) rgb[(y * width + x) * 3 + c] = pixel(n, y, x, c);
   }
   return rgb;
 }

@@ -14,7 +14,10 @@ describe('CIFAR binary readers', () => {
     const test = await loadCifar10(dir, 'test');
     assert.equal(train.length, 10);
     assert.equal(test.length, 3);
-    assert.deepEqual(Array.from({ length: 10 }, (_, i) => train.label(i)), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      Array.from({ length: 10 }, (_, i) => train.label(i)),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
     assert.equal(train.classNames[3], 'cat');
     const image = train.image(7);
     assert.deepEqual([image.height, image.width, image.channels], [32, 32, 3]);
@@ -31,7 +34,13 @@ describe('CIFAR binary readers', () => {
 
   it('reads CIFAR-100 fine and coarse labels', async () => {
     const dir = tempDir();
-    writeFileSync(join(dir, 'train.bin'), cifarRecords([[3, 99], [19, 0]]));
+    writeFileSync(
+      join(dir, 'train.bin'),
+      cifarRecords([
+        [3, 99],
+        [19, 0],
+      ]),
+    );
     writeFileSync(join(dir, 'test.bin'), cifarRecords([[7, 42]]));
     const fine = await loadCifar100(dir, 'train', 'fine');
     const coarse = await loadCifar100(dir, 'train', 'coarse');
@@ -46,7 +55,10 @@ describe('CIFAR binary readers', () => {
     writeCifar10(dir);
     const path = join(dir, 'data_batch_3.bin');
     writeFileSync(path, cifarRecords([[1], [2]]).subarray(0, 3073 + 100));
-    await assert.rejects(loadCifar10(dir, 'train'), (e: Error) => e instanceof DatasetError && e.message.includes(path) && /3173 bytes/.test(e.message));
+    await assert.rejects(
+      loadCifar10(dir, 'train'),
+      (e: Error) => e instanceof DatasetError && e.message.includes(path) && /3173 bytes/.test(e.message),
+    );
   });
 
   it('names the file and sample of an out-of-range label', async () => {
@@ -54,7 +66,10 @@ describe('CIFAR binary readers', () => {
     writeCifar10(dir);
     const path = join(dir, 'test_batch.bin');
     writeFileSync(path, cifarRecords([[1], [10]]));
-    await assert.rejects(loadCifar10(dir, 'test'), (e: Error) => e.message.includes(path) && /label 10 of sample 1/.test(e.message));
+    await assert.rejects(
+      loadCifar10(dir, 'test'),
+      (e: Error) => e.message.includes(path) && /label 10 of sample 1/.test(e.message),
+    );
     const dir100 = tempDir();
     mkdirSync(dir100, { recursive: true });
     writeFileSync(join(dir100, 'train.bin'), cifarRecords([[20, 5]]));
@@ -63,7 +78,10 @@ describe('CIFAR binary readers', () => {
 
   it('names a missing file', async () => {
     const dir = tempDir();
-    await assert.rejects(loadCifar10(dir, 'test'), (e: Error) => e.message.includes(join(dir, 'test_batch.bin')) && /not found/.test(e.message));
+    await assert.rejects(
+      loadCifar10(dir, 'test'),
+      (e: Error) => e.message.includes(join(dir, 'test_batch.bin')) && /not found/.test(e.message),
+    );
   });
 
   it('rejects a CIFAR-100 file read as CIFAR-10 (record size)', async () => {

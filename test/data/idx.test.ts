@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { DatasetError } from '../../src/data/dataset.js';
-import { FASHION_MNIST_CLASSES, loadIdxPair, loadMnistStyle, MNIST_CLASSES, parseIdx } from '../../src/data/idx.js';
+import {
+  FASHION_MNIST_CLASSES,
+  loadIdxPair,
+  loadMnistStyle,
+  MNIST_CLASSES,
+  parseIdx,
+} from '../../src/data/idx.js';
 import { openDataset } from '../../src/data/sources.js';
 import { idxBytes, pixel, tempDir, writeMnist } from './_files.js';
 
@@ -27,12 +33,20 @@ describe('IDX (MNIST / Fashion-MNIST) reader', () => {
   it('rejects a wrong magic number, naming the file and both numbers', () => {
     const bytes = idxBytes([2], new Uint8Array([1, 2]));
     bytes[3] = 3;
-    assert.throws(() => parseIdx(bytes, 'labels.idx', 1), (e: Error) => e instanceof DatasetError && /labels\.idx: bad IDX magic number 0x00000803, expected 0x00000801/.test(e.message));
+    assert.throws(
+      () => parseIdx(bytes, 'labels.idx', 1),
+      (e: Error) =>
+        e instanceof DatasetError &&
+        /labels\.idx: bad IDX magic number 0x00000803, expected 0x00000801/.test(e.message),
+    );
   });
 
   it('rejects a size that disagrees with the header', () => {
     const bytes = idxBytes([3, 28, 28], new Uint8Array(3 * 784 - 1));
-    assert.throws(() => parseIdx(bytes, 'imgs', 3), /imgs: header says \[3 x 28 x 28\] = 2352 bytes of data but the file holds 2351/);
+    assert.throws(
+      () => parseIdx(bytes, 'imgs', 3),
+      /imgs: header says \[3 x 28 x 28\] = 2352 bytes of data but the file holds 2351/,
+    );
   });
 
   it('rejects images/labels count mismatches and labels out of range', async () => {
@@ -43,7 +57,9 @@ describe('IDX (MNIST / Fashion-MNIST) reader', () => {
     writeFileSync(labels, idxBytes([3], new Uint8Array([0, 1, 2])));
     await assert.rejects(loadIdxPair(images, labels, MNIST_CLASSES), /3 labels for the 2 images/);
     writeFileSync(labels, idxBytes([2], new Uint8Array([0, 12])));
-    await assert.rejects(loadIdxPair(images, labels, MNIST_CLASSES), (e: Error) => e.message.startsWith(`${labels}: label 12 of sample 1`));
+    await assert.rejects(loadIdxPair(images, labels, MNIST_CLASSES), (e: Error) =>
+      e.message.startsWith(`${labels}: label 12 of sample 1`),
+    );
   });
 
   it('names a corrupt gzip file and missing files', async () => {
@@ -52,8 +68,14 @@ describe('IDX (MNIST / Fashion-MNIST) reader', () => {
     const gz = gzipSync(idxBytes([2], new Uint8Array([0, 1])));
     const path = join(dir, 't10k-labels-idx1-ubyte.gz');
     writeFileSync(path, gz.subarray(0, gz.length - 6));
-    await assert.rejects(loadMnistStyle(dir, 'test', MNIST_CLASSES), (e: Error) => e.message.includes(path) && /corrupt gzip/.test(e.message));
-    await assert.rejects(loadMnistStyle(tempDir(), 'train', MNIST_CLASSES), /missing .*train-images-idx3-ubyte or .*train-images-idx3-ubyte\.gz/);
+    await assert.rejects(
+      loadMnistStyle(dir, 'test', MNIST_CLASSES),
+      (e: Error) => e.message.includes(path) && /corrupt gzip/.test(e.message),
+    );
+    await assert.rejects(
+      loadMnistStyle(tempDir(), 'train', MNIST_CLASSES),
+      /missing .*train-images-idx3-ubyte or .*train-images-idx3-ubyte\.gz/,
+    );
   });
 
   it('the embedded Fashion-MNIST subset: 5000 train / 1000 test, balanced, 10 named classes', async () => {

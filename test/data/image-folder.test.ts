@@ -21,7 +21,10 @@ function makeFolder(): string {
     sizes.forEach(([h, w], i) => {
       const rgb = patternRgb(10 * c + i, h, w);
       const file = i % 2 === 0 ? `${i}.png` : `${i}.JPG`;
-      writeFileSync(join(root, name, i === 2 ? 'sub' : '', file), i % 2 === 0 ? pngBytes(rgb, h, w) : jpegBytes(rgb, h, w));
+      writeFileSync(
+        join(root, name, i === 2 ? 'sub' : '', file),
+        i % 2 === 0 ? pngBytes(rgb, h, w) : jpegBytes(rgb, h, w),
+      );
     });
     writeFileSync(join(root, name, 'notes.txt'), 'not an image');
   }
@@ -88,7 +91,13 @@ describe('ImageFolder + JPEG/PNG decoding in worker threads', () => {
     );
     assert.deepEqual(one, two);
     assert.ok(one[0].x.every(Number.isFinite));
-    const evalLoader = new DataLoader(folder, { batchSize: 6, shuffle: false, pipeline: { ...pipeline, ops: pre.eval }, seed: 0, workers: 2 });
+    const evalLoader = new DataLoader(folder, {
+      batchSize: 6,
+      shuffle: false,
+      pipeline: { ...pipeline, ops: pre.eval },
+      seed: 0,
+      workers: 2,
+    });
     loaders.push(evalLoader);
     const [batch] = await collect(evalLoader, 0);
     assert.deepEqual(Array.from(batch.labels), [0, 0, 0, 1, 1, 1]);
@@ -100,8 +109,17 @@ describe('ImageFolder + JPEG/PNG decoding in worker threads', () => {
     writeFileSync(bad, new Uint8Array([0xff, 0xd8, 0xff, 0, 1, 2, 3]));
     const folder = await loadImageFolder(root);
     const pre = imagenetPreprocessing(32);
-    const loader = new DataLoader(folder, { batchSize: 6, shuffle: false, pipeline: { ops: pre.eval, mean: pre.mean, std: pre.std, size: 32 }, seed: 0, workers: 1 });
+    const loader = new DataLoader(folder, {
+      batchSize: 6,
+      shuffle: false,
+      pipeline: { ops: pre.eval, mean: pre.mean, std: pre.std, size: 32 },
+      seed: 0,
+      workers: 1,
+    });
     loaders.push(loader);
-    await assert.rejects(collect(loader, 0), (e: Error) => e.message.includes(bad) && /cannot decode JPEG/.test(e.message));
+    await assert.rejects(
+      collect(loader, 0),
+      (e: Error) => e.message.includes(bad) && /cannot decode JPEG/.test(e.message),
+    );
   });
 });

@@ -5,9 +5,19 @@ import { type Batch, DataLoader } from '../../src/data/loader.js';
 import { cifarPreprocessing, mnistPreprocessing } from '../../src/data/preprocessing.js';
 
 function dataset(count: number, size = 32, channels: 1 | 3 = 3): ImageArray {
-  const images = Uint8Array.from({ length: count * size * size * channels }, (_, i) => (i * 31 + (i >> 7)) % 256);
+  const images = Uint8Array.from(
+    { length: count * size * size * channels },
+    (_, i) => (i * 31 + (i >> 7)) % 256,
+  );
   const labels = Uint8Array.from({ length: count }, (_, n) => n % 10);
-  return new ImageArray(images, labels, size, size, channels, Array.from({ length: 10 }, (_, i) => `c${i}`));
+  return new ImageArray(
+    images,
+    labels,
+    size,
+    size,
+    channels,
+    Array.from({ length: 10 }, (_, i) => `c${i}`),
+  );
 }
 
 async function collect(loader: DataLoader, epoch: number, start = 0): Promise<Batch[]> {
@@ -21,7 +31,12 @@ const trainPipeline = { ops: cifar.train, mean: cifar.mean, std: cifar.std, size
 
 describe('data loader', () => {
   it('yields NHWC float32 batches covering every sample once per epoch (last batch partial)', async () => {
-    const loader = new DataLoader(dataset(23), { batchSize: 8, shuffle: true, pipeline: trainPipeline, seed: 1 });
+    const loader = new DataLoader(dataset(23), {
+      batchSize: 8,
+      shuffle: true,
+      pipeline: trainPipeline,
+      seed: 1,
+    });
     assert.equal(loader.batchesPerEpoch, 3);
     const batches = await collect(loader, 0);
     assert.deepEqual(
@@ -34,13 +49,23 @@ describe('data loader', () => {
       [...order].sort((a, b) => a - b),
       Array.from({ length: 23 }, (_, i) => i),
     );
-    assert.deepEqual(Array.from(batches[1].labels), Array.from(order.subarray(8, 16), (i) => i % 10));
-    const dropping = new DataLoader(dataset(23), { batchSize: 8, shuffle: true, dropLast: true, pipeline: trainPipeline, seed: 1 });
+    assert.deepEqual(
+      Array.from(batches[1].labels),
+      Array.from(order.subarray(8, 16), (i) => i % 10),
+    );
+    const dropping = new DataLoader(dataset(23), {
+      batchSize: 8,
+      shuffle: true,
+      dropLast: true,
+      pipeline: trainPipeline,
+      seed: 1,
+    });
     assert.equal(dropping.batchesPerEpoch, 2);
   });
 
   it('is deterministic: same seed and epoch give identical batches; epochs differ', async () => {
-    const make = () => new DataLoader(dataset(20), { batchSize: 6, shuffle: true, pipeline: trainPipeline, seed: 7 });
+    const make = () =>
+      new DataLoader(dataset(20), { batchSize: 6, shuffle: true, pipeline: trainPipeline, seed: 7 });
     const a = await collect(make(), 2);
     const b = await collect(make(), 2);
     assert.deepEqual(a, b);
@@ -49,7 +74,13 @@ describe('data loader', () => {
   });
 
   it('starting an epoch at batch k gives exactly the batches k.. of a full pass (resume)', async () => {
-    const loader = new DataLoader(dataset(20), { batchSize: 6, shuffle: true, pipeline: trainPipeline, seed: 7, prefetch: 3 });
+    const loader = new DataLoader(dataset(20), {
+      batchSize: 6,
+      shuffle: true,
+      pipeline: trainPipeline,
+      seed: 7,
+      prefetch: 3,
+    });
     const full = await collect(loader, 1);
     const tail = await collect(loader, 1, 2);
     assert.deepEqual(tail, full.slice(2));
@@ -57,11 +88,19 @@ describe('data loader', () => {
 
   it('evaluation loaders keep dataset order and apply no augmentation', async () => {
     const data = dataset(5);
-    const loader = new DataLoader(data, { batchSize: 5, shuffle: false, pipeline: { ...trainPipeline, ops: cifar.eval }, seed: 0 });
+    const loader = new DataLoader(data, {
+      batchSize: 5,
+      shuffle: false,
+      pipeline: { ...trainPipeline, ops: cifar.eval },
+      seed: 0,
+    });
     const [batch] = await collect(loader, 0);
     assert.deepEqual(Array.from(batch.labels), [0, 1, 2, 3, 4]);
     const v = data.image(2).data[7];
-    assert.equal(batch.x[2 * 32 * 32 * 3 + 7], Math.fround(Math.fround(Math.fround(v / 255) - Math.fround(cifar.mean[1])) / Math.fround(cifar.std[1])));
+    assert.equal(
+      batch.x[2 * 32 * 32 * 3 + 7],
+      Math.fround(Math.fround(Math.fround(v / 255) - Math.fround(cifar.mean[1])) / Math.fround(cifar.std[1])),
+    );
   });
 
   it('grayscale 28x28 images become 3-channel 32x32 model input', async () => {
@@ -80,7 +119,12 @@ describe('data loader', () => {
     const zero = Math.fround(Math.fround(0 - Math.fround(fashion.mean[0])) / Math.fround(fashion.std[0]));
     assert.equal(at(0, 0, 0, 0), zero, 'the 2-pixel border is zero padding');
     const v = data.image(1).data[8 * 28 + 8];
-    assert.equal(at(1, 10, 10, 1), Math.fround(Math.fround(Math.fround(v / 255) - Math.fround(fashion.mean[1])) / Math.fround(fashion.std[1])));
+    assert.equal(
+      at(1, 10, 10, 1),
+      Math.fround(
+        Math.fround(Math.fround(v / 255) - Math.fround(fashion.mean[1])) / Math.fround(fashion.std[1]),
+      ),
+    );
   });
 
   it('splits 45k/5k style: disjoint, complete, seeded', () => {

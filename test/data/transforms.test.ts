@@ -23,7 +23,11 @@ function gray(height: number, width: number, values: number[]): RawImage {
 }
 
 function ramp(height: number, width: number): RawImage {
-  return gray(height, width, Array.from({ length: height * width }, (_, i) => i % 256));
+  return gray(
+    height,
+    width,
+    Array.from({ length: height * width }, (_, i) => i % 256),
+  );
 }
 
 describe('image transforms (torchvision semantics)', () => {
@@ -39,7 +43,12 @@ describe('image transforms (torchvision semantics)', () => {
     const rgb = toRgb(gray(1, 1, [200]));
     assert.deepEqual(Array.from(rgb.data), [200, 200, 200]);
     // PIL: L = (R*299 + G*587 + B*114) / 1000 -> (255, 0, 0) -> 76, (0, 255, 0) -> 150, (0, 0, 255) -> 29.
-    const colours: RawImage = { data: Uint8Array.from([255, 0, 0, 0, 255, 0, 0, 0, 255]), height: 1, width: 3, channels: 3 };
+    const colours: RawImage = {
+      data: Uint8Array.from([255, 0, 0, 0, 255, 0, 0, 0, 255]),
+      height: 1,
+      width: 3,
+      channels: 3,
+    };
     assert.deepEqual(Array.from(toGrayscale(colours).data), [76, 150, 29]);
   });
 
@@ -49,7 +58,10 @@ describe('image transforms (torchvision semantics)', () => {
     // 2 -> 4: plain half-pixel bilinear, edges clamped.
     assert.deepEqual(Array.from(resizeBilinear(gray(1, 2, [0, 100]), 1, 4).data), [0, 25, 75, 100]);
     const flat = gray(5, 7, new Array(35).fill(123));
-    assert.ok(resizeBilinear(flat, 3, 11).data.every((v) => v === 123), 'a constant image stays constant');
+    assert.ok(
+      resizeBilinear(flat, 3, 11).data.every((v) => v === 123),
+      'a constant image stays constant',
+    );
     const same = ramp(4, 4);
     assert.deepEqual(resizeBilinear(same, 4, 4).data, same.data);
   });
@@ -99,11 +111,18 @@ describe('image transforms (torchvision semantics)', () => {
       { op: 'randomResizedCrop', size: 24, scale: [0.08, 1], ratio: [3 / 4, 4 / 3] },
       { op: 'randomHorizontalFlip', p: 0.5 },
     ];
-    const image: RawImage = { data: Uint8Array.from({ length: 40 * 50 * 3 }, (_, i) => (i * 7) % 256), height: 40, width: 50, channels: 3 };
+    const image: RawImage = {
+      data: Uint8Array.from({ length: 40 * 50 * 3 }, (_, i) => (i * 7) % 256),
+      height: 40,
+      width: 50,
+      channels: 3,
+    };
     const a = applyTransforms(image, ops, sampleRng(3, 1, 17));
     const b = applyTransforms(image, ops, sampleRng(3, 1, 17));
     assert.deepEqual(a.data, b.data);
-    const others = [sampleRng(3, 1, 18), sampleRng(3, 2, 17), sampleRng(4, 1, 17)].map((rng) => applyTransforms(image, ops, rng));
+    const others = [sampleRng(3, 1, 18), sampleRng(3, 2, 17), sampleRng(4, 1, 17)].map((rng) =>
+      applyTransforms(image, ops, rng),
+    );
     for (const other of others) assert.notDeepEqual(other.data, a.data);
   });
 
@@ -113,8 +132,17 @@ describe('image transforms (torchvision semantics)', () => {
     assert.deepEqual(Array.from(out), [-1, -1, 0, 1, 3, 1]);
     const f = Math.fround;
     const one = new Float32Array(3);
-    writeNormalized({ data: Uint8Array.from([10, 20, 30]), height: 1, width: 1, channels: 3 }, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225], one, 0);
+    writeNormalized(
+      { data: Uint8Array.from([10, 20, 30]), height: 1, width: 1, channels: 3 },
+      [0.485, 0.456, 0.406],
+      [0.229, 0.224, 0.225],
+      one,
+      0,
+    );
     assert.equal(one[0], f(f(f(10 / 255) - f(0.485)) / f(0.229)));
-    assert.throws(() => writeNormalized(gray(2, 2, [1, 2, 3, 4]), [0, 0, 0], [1, 1, 1], new Float32Array(12), 1), /does not fit/);
+    assert.throws(
+      () => writeNormalized(gray(2, 2, [1, 2, 3, 4]), [0, 0, 0], [1, 1, 1], new Float32Array(12), 1),
+      /does not fit/,
+    );
   });
 });

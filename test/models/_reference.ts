@@ -1,21 +1,18 @@
 /**
- * Helpers of the model parity tests (not a test file): reading reference tensors stored NCHW in safetensors and
- * comparing a model's NHWC intermediates with them at the tolerances of the fixtures' README.
+ * Helpers of the model parity tests (not a test file): reading reference files with their metadata from any
+ * fixture folder, and comparing a model's NHWC intermediates with NCHW references at the tolerances of the
+ * fixtures' README. Layout conversion is test/helpers/fixtures.ts's.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { readSafetensors, safetensorToFloat32Array } from '../../src/weights/safetensors.js';
+import { type FixtureTensor, toNchwData } from '../helpers/fixtures.js';
 import { maxAbs, maxAbsDiff } from '../helpers/tensors.js';
-
-export interface ReferenceTensor {
-  shape: number[];
-  data: Float32Array;
-}
 
 export interface ReferenceFile {
   /** Every tensor, as float32, in file order. */
-  tensors: Map<string, ReferenceTensor>;
+  tensors: Map<string, FixtureTensor>;
   metadata: Record<string, string>;
 }
 
@@ -23,28 +20,11 @@ export interface ReferenceFile {
 export function readReferenceFile(path: string): ReferenceFile {
   const bytes = readFileSync(path);
   const file = readSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  const tensors = new Map<string, ReferenceTensor>();
+  const tensors = new Map<string, FixtureTensor>();
   for (const [name, tensor] of file.tensors) {
     tensors.set(name, { shape: [...tensor.shape], data: safetensorToFloat32Array(tensor) });
   }
   return { tensors, metadata: file.metadata };
-}
-
-/** An NCHW reference image batch as an NHWC tensor. */
-export function nhwcInput(reference: ReferenceTensor): tf.Tensor4D {
-  return tf.tidy(() =>
-    tf.transpose(
-      tf.tensor4d(reference.data, reference.shape as [number, number, number, number]),
-      [0, 2, 3, 1],
-    ),
-  );
-}
-
-/** Values of a model tensor in the reference's layout (NHWC -> NCHW for rank 4). */
-function inReferenceLayout(tensor: tf.Tensor): Float32Array {
-  return tf
-    .tidy(() => (tensor.rank === 4 ? tf.transpose(tensor, [0, 3, 1, 2]) : tensor))
-    .dataSync() as Float32Array;
 }
 
 export interface Difference {
@@ -60,7 +40,7 @@ export interface Difference {
  */
 export function assertMatchesReference(
   outputs: Record<string, tf.Tensor>,
-  reference: Map<string, ReferenceTensor>,
+  reference: Map<string, FixtureTensor>,
   what: string,
   prefix = '',
 ): Difference[] {
@@ -77,9 +57,7 @@ export function assertMatchesReference(
       `${what}: ${name} shape`,
     );
     const relative = name === 'logits' ? 1e-4 : 1e-3;
-    differences.push(
-      assertClose(name, inReferenceLayout(actual), ref.data, relative, name === 'logits', what),
-    );
+    differences.push(assertClose(name, toNchwData(actual), ref.data, relative, name === 'logits', what));
   }
   return differences;
 }

@@ -10,10 +10,11 @@ import type { ModelOptions } from '../../src/models/registry.js';
 import type { RLAResNet } from '../../src/models/rla-resnet.js';
 import { GroupNorm } from '../../src/nn/groupnorm.js';
 import { torchShapeOf } from '../../src/nn/tensor-layout.js';
+import { nhwcInput } from '../helpers/fixtures.js';
 import { fixturePath } from '../helpers/paths.js';
 import { assertNoLeak, maxAbsDiff } from '../helpers/tensors.js';
 import { loadDeterministicWeights } from './_deterministic-weights.js';
-import { assertClose, describeDifferences, nhwcInput, readReferenceFile } from './_reference.js';
+import { assertClose, describeDifferences, readReferenceFile } from './_reference.js';
 
 /** The small configurations make_reference.py builds the official classes with. */
 const RESNET: ModelOptions = { layers: [2, 1, 1, 1], widthPerGroup: 8, numClasses: 10, rlaChannel: 16 };

@@ -12,18 +12,14 @@ import type { Parameter } from '../../src/nn/module.js';
 import { torchShapeOf } from '../../src/nn/tensor-layout.js';
 import { readTorchCheckpoint } from '../../src/weights/torch-checkpoint.js';
 import { sameStorage, TorchTensor } from '../../src/weights/torch-tensor.js';
+import { nhwcInput, officialBytes, readFixtureTensors } from '../helpers/fixtures.js';
 import { fixturePath } from '../helpers/paths.js';
 import { assertNoLeak, maxAbsDiff } from '../helpers/tensors.js';
-import { assertMatchesReference, describeDifferences, nhwcInput, readReferenceFile } from './_reference.js';
+import { assertMatchesReference, describeDifferences } from './_reference.js';
 
 const FIXTURE = 'dsrla_mobilenetv2_w0.5_k16_c10';
 /** dsRLA_MobileNetV2(num_classes=10, width_mult=0.5, rla_channel=16), as the fixture was built. */
 const FIXTURE_OPTIONS = { numClasses: 10, widthMult: 0.5, rlaChannel: 16 };
-
-function fixtureBytes(name: string): Uint8Array {
-  const buffer = readFileSync(fixturePath('rla-official', name));
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-}
 
 /** The keys under which `parameter` is listed in the model's state dict. */
 function keysOf(model: ClassifierModel, parameter: Parameter): string[] {
@@ -47,7 +43,7 @@ for (const backend of ['cpu', 'wasm'] as BackendName[]) {
     after(() => model.dispose());
 
     it('loads the trainer checkpoint (module. prefix, arch, optimizer state, five tied keys)', () => {
-      const report = loadCheckpoint(model, fixtureBytes(`${FIXTURE}.checkpoint.pth.tar`), {
+      const report = loadCheckpoint(model, officialBytes(`${FIXTURE}.checkpoint.pth.tar`), {
         fileName: `${FIXTURE}.checkpoint.pth.tar`,
       });
       assert.equal(report.source.unwrappedFrom, 'state_dict');
@@ -63,7 +59,7 @@ for (const backend of ['cpu', 'wasm'] as BackendName[]) {
     });
 
     it('matches the official logits within 1e-4 and every intermediate within 1e-3 of its scale', (t) => {
-      const reference = readReferenceFile(fixturePath('rla-official', `${FIXTURE}.eval.safetensors`)).tensors;
+      const reference = readFixtureTensors(`${FIXTURE}.eval.safetensors`);
       const input = nhwcInput(reference.get('input')!);
       model.eval();
       const outputs = model.forwardIntermediates(input);

@@ -7,7 +7,7 @@ import { DataLoader } from '../../src/data/loader.js';
 import { cifarPreprocessing } from '../../src/data/preprocessing.js';
 import type { ClassifierModel } from '../../src/models/classifier.js';
 import { createModel } from '../../src/models/index.js';
-import { type TrainConfig, DEFAULT_CONFIG } from '../../src/train/config.js';
+import { DEFAULT_CONFIG, type TrainConfig } from '../../src/train/config.js';
 import { SGD } from '../../src/train/sgd.js';
 
 export const TINY_MODEL_OPTIONS = { layers: [1, 1, 1, 1], widthPerGroup: 2, rlaChannel: 4 };
@@ -48,7 +48,12 @@ export function tinyModel(seed: number): ClassifierModel {
 }
 
 export function tinySgd(model: ClassifierModel, config: TrainConfig): SGD {
-  return new SGD(model.parameters(), { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov });
+  return new SGD(model.parameters(), {
+    lr: config.lr,
+    momentum: config.momentum,
+    weightDecay: config.weightDecay,
+    nesterov: config.nesterov,
+  });
 }
 
 /** Train loader (augmenting, shuffling) and an eval loader over the same tiny sets. */
@@ -56,8 +61,18 @@ export function tinyLoaders(config: TrainConfig): { train: DataLoader; val: Data
   const pre = cifarPreprocessing();
   const pipeline = { mean: pre.mean, std: pre.std, size: 32 };
   return {
-    train: new DataLoader(tinyDataset(12), { batchSize: config.batchSize, shuffle: true, pipeline: { ...pipeline, ops: pre.train }, seed: config.seed }),
-    val: new DataLoader(tinyDataset(8, 1), { batchSize: 8, shuffle: false, pipeline: { ...pipeline, ops: pre.eval }, seed: config.seed }),
+    train: new DataLoader(tinyDataset(12), {
+      batchSize: config.batchSize,
+      shuffle: true,
+      pipeline: { ...pipeline, ops: pre.train },
+      seed: config.seed,
+    }),
+    val: new DataLoader(tinyDataset(8, 1), {
+      batchSize: 8,
+      shuffle: false,
+      pipeline: { ...pipeline, ops: pre.eval },
+      seed: config.seed,
+    }),
   };
 }
 

@@ -76,7 +76,10 @@ describe('training checkpoints', () => {
     const good = readFileSync(path);
     const weight = model.namedParameters().find(([key]) => key === 'conv1.weight')![1];
     weight.set(tf.fill(weight.shape, Number.POSITIVE_INFINITY));
-    await assert.rejects(saveTrainingCheckpoint(path, model, optimizer, state(2)), (e: Error) => e instanceof NonFiniteWeightsError && /conv1\.weight/.test(e.message));
+    await assert.rejects(
+      saveTrainingCheckpoint(path, model, optimizer, state(2)),
+      (e: Error) => e instanceof NonFiniteWeightsError && /conv1\.weight/.test(e.message),
+    );
     assert.deepEqual(readFileSync(path), good);
   });
 
@@ -102,6 +105,7 @@ describe('training checkpoints', () => {
       assert.ok(checkpoint.tensors.size > 10);
     }
     // Only temporary files may be left over by a kill; the checkpoint name always holds a whole file.
-    for (const name of readdirSync(dir)) assert.ok(name === 'checkpoint.safetensors' || name.endsWith('.tmp'), name);
+    for (const name of readdirSync(dir))
+      assert.ok(name === 'checkpoint.safetensors' || name.endsWith('.tmp'), name);
   });
 });

@@ -3,7 +3,14 @@ import { describe, it } from 'node:test';
 import { learningRate, type ScheduleSpec, scheduleProblems } from '../../src/train/schedule.js';
 
 /** Expected values: PyTorch's closed forms evaluated in Python (float64), e.g. `0.1 * 0.1 ** bisect_right(m, e)`. */
-function at(spec: ScheduleSpec, lr: number, epoch: number, batch = 0, batchesPerEpoch = 1, epochs = 1): number {
+function at(
+  spec: ScheduleSpec,
+  lr: number,
+  epoch: number,
+  batch = 0,
+  batchesPerEpoch = 1,
+  epochs = 1,
+): number {
   return learningRate(spec, lr, { epoch, batch, batchesPerEpoch, epochs });
 }
 
@@ -11,7 +18,9 @@ describe('learning-rate schedules (PyTorch formulas)', () => {
   it('MultiStepLR([150, 225], 0.1) of the CIFAR recipe', () => {
     const spec: ScheduleSpec = { kind: 'multistep', milestones: [150, 225], gamma: 0.1 };
     const epochs = [0, 149, 150, 224, 225, 299];
-    const expected = [0.1, 0.1, 0.010000000000000002, 0.010000000000000002, 0.0010000000000000002, 0.0010000000000000002];
+    const expected = [
+      0.1, 0.1, 0.010000000000000002, 0.010000000000000002, 0.0010000000000000002, 0.0010000000000000002,
+    ];
     assert.deepEqual(
       epochs.map((e) => at(spec, 0.1, e)),
       expected,
@@ -20,7 +29,9 @@ describe('learning-rate schedules (PyTorch formulas)', () => {
 
   it('StepLR(30, 0.1) of the ImageNet recipe', () => {
     const spec: ScheduleSpec = { kind: 'step', stepSize: 30, gamma: 0.1 };
-    const expected = [0.1, 0.1, 0.010000000000000002, 0.010000000000000002, 0.0010000000000000002, 0.00010000000000000003];
+    const expected = [
+      0.1, 0.1, 0.010000000000000002, 0.010000000000000002, 0.0010000000000000002, 0.00010000000000000003,
+    ];
     assert.deepEqual(
       [0, 29, 30, 59, 60, 119].map((e) => at(spec, 0.1, e)),
       expected,
@@ -31,7 +42,9 @@ describe('learning-rate schedules (PyTorch formulas)', () => {
     const spec: ScheduleSpec = { kind: 'exponential', gamma: 0.98 };
     const expected = [0.045, 0.0441, 0.04321799999999999, 0.0367682763099396, 1.420419791964997e-5];
     const actual = [0, 1, 2, 10, 399].map((e) => at(spec, 0.045, e));
-    actual.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) <= 1e-15 * expected[i], `epoch value ${v} vs ${expected[i]}`));
+    for (const [i, v] of actual.entries()) {
+      assert.ok(Math.abs(v - expected[i]) <= 1e-15 * expected[i], `epoch value ${v} vs ${expected[i]}`);
+    }
   });
 
   it('cosine with linear warm-up, per iteration (LinearLR then CosineAnnealingLR)', () => {

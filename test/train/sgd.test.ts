@@ -56,17 +56,40 @@ describe('SGD with PyTorch semantics', () => {
 
   const cases: Array<[string, Required<SGDOptions>]> = [
     ['plain', { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false }],
-    ['momentum 0.9 + weight decay 1e-4 (ImageNet recipe)', { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 1e-4, nesterov: false }],
-    ['Nesterov 0.9 + weight decay 1e-4 (CIFAR recipe)', { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 1e-4, nesterov: true }],
-    ['momentum 0.9, dampening 0.1, weight decay 0.05', { lr: 0.045, momentum: 0.9, dampening: 0.1, weightDecay: 0.05, nesterov: false }],
+    [
+      'momentum 0.9 + weight decay 1e-4 (ImageNet recipe)',
+      { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 1e-4, nesterov: false },
+    ],
+    [
+      'Nesterov 0.9 + weight decay 1e-4 (CIFAR recipe)',
+      { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 1e-4, nesterov: true },
+    ],
+    [
+      'momentum 0.9, dampening 0.1, weight decay 0.05',
+      { lr: 0.045, momentum: 0.9, dampening: 0.1, weightDecay: 0.05, nesterov: false },
+    ],
   ];
   for (const [name, options] of cases) {
     it(`${name}: three steps match the hand-computed updates`, async () => {
       const actual = await assertNoLeak(() => run(P0, GRADS, options), 'SGD');
-      const expected = GRADS.map((_, step) => P0.map((p, i) => torchSgd(p, GRADS.map((g) => g[i]), options)[step]));
-      actual.forEach((row, step) =>
-        row.forEach((v, i) => assert.ok(Math.abs(v - expected[step][i]) < 1e-6, `step ${step} [${i}]: ${v} vs ${expected[step][i]}`)),
+      const expected = GRADS.map((_, step) =>
+        P0.map(
+          (p, i) =>
+            torchSgd(
+              p,
+              GRADS.map((g) => g[i]),
+              options,
+            )[step],
+        ),
       );
+      for (const [step, row] of actual.entries()) {
+        for (const [i, v] of row.entries()) {
+          assert.ok(
+            Math.abs(v - expected[step][i]) < 1e-6,
+            `step ${step} [${i}]: ${v} vs ${expected[step][i]}`,
+          );
+        }
+      }
     });
   }
 
@@ -74,7 +97,12 @@ describe('SGD with PyTorch semantics', () => {
     // step 1: g = 0.5 + 1e-4 = 0.5001; buf = 0.5001; g += 0.9 * 0.5001 -> 0.95019; p = 1 - 0.095019 = 0.904981
     // step 2: g = 0.25 + 1e-4 * 0.904981 = 0.2500904981; buf = 0.9 * 0.5001 + g = 0.7001804981;
     //         g += 0.9 * buf -> 0.88025294639; p = 0.904981 - 0.088025294639 = 0.816955705361
-    const [first, second] = run([1], [[0.5], [0.25]], { lr: 0.1, momentum: 0.9, weightDecay: 1e-4, nesterov: true });
+    const [first, second] = run([1], [[0.5], [0.25]], {
+      lr: 0.1,
+      momentum: 0.9,
+      weightDecay: 1e-4,
+      nesterov: true,
+    });
     assert.ok(Math.abs(first[0] - 0.904981) < 1e-6);
     assert.ok(Math.abs(second[0] - 0.816955705361) < 1e-6);
   });

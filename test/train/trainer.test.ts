@@ -10,7 +10,13 @@ import { readTrainingCheckpoint, restoreTraining } from '../../src/train/checkpo
 import type { TrainConfig } from '../../src/train/config.js';
 import { type EpochRecord, epochHistory, readMetrics } from '../../src/train/metrics-log.js';
 import type { SGD } from '../../src/train/sgd.js';
-import { BEST_FILE, CHECKPOINT_FILE, type TrainOutcome, Trainer, type TrainerOptions } from '../../src/train/trainer.js';
+import {
+  BEST_FILE,
+  CHECKPOINT_FILE,
+  Trainer,
+  type TrainerOptions,
+  type TrainOutcome,
+} from '../../src/train/trainer.js';
 import { snapshot, tempRunDir, tinyConfig, tinyLoaders, tinyModel, tinySgd } from './_tiny.js';
 
 const disposables: Array<{ dispose(): void }> = [];
@@ -45,11 +51,16 @@ function momentum(optimizer: SGD): number[][] {
 
 /** Epoch records without the timing fields. */
 async function history(runDir: string): Promise<Array<Omit<EpochRecord, 'seconds' | 'images_per_second'>>> {
-  return epochHistory(await readMetrics(runDir)).map(({ seconds: _s, images_per_second: _i, ...rest }) => rest);
+  return epochHistory(await readMetrics(runDir)).map(
+    ({ seconds: _s, images_per_second: _i, ...rest }) => rest,
+  );
 }
 
 /** Resumes `runDir` from its checkpoint into a differently initialised model, and finishes the run. */
-async function resume(config: TrainConfig, runDir: string): Promise<{ model: ClassifierModel; optimizer: SGD; outcome: TrainOutcome }> {
+async function resume(
+  config: TrainConfig,
+  runDir: string,
+): Promise<{ model: ClassifierModel; optimizer: SGD; outcome: TrainOutcome }> {
   const checkpoint = await readTrainingCheckpoint(join(runDir, CHECKPOINT_FILE));
   const { model, optimizer, options } = setup(config, runDir, 999);
   restoreTraining(model, optimizer, checkpoint);
@@ -88,7 +99,8 @@ describe('trainer: resume, keep-best, NaN stop', () => {
       const resumed = await resume(config, runDir);
       assert.equal(resumed.outcome.status, 'completed');
       const expected = snapshot(reference.model);
-      for (const [key, values] of snapshot(resumed.model)) assert.deepEqual(values, expected.get(key), `${key} differs`);
+      for (const [key, values] of snapshot(resumed.model))
+        assert.deepEqual(values, expected.get(key), `${key} differs`);
       assert.deepEqual(momentum(resumed.optimizer), momentum(reference.optimizer));
       assert.deepEqual(await history(runDir), await history(reference.runDir));
     });
@@ -133,7 +145,11 @@ describe('trainer: resume, keep-best, NaN stop', () => {
     assert.match(outcome.message, /loss is NaN at epoch 2, batch 2/);
     assert.match(outcome.message, /last good checkpoint \(end of epoch 1\) is kept unchanged/);
     assert.deepEqual(readFileSync(checkpointPath), savedAfterEpoch1, 'the checkpoint was rewritten');
-    assert.deepEqual(Array.from(model.stateDict().get('conv1.weight')!.dataSync()), conv1AtPoison, 'the NaN update was applied');
+    assert.deepEqual(
+      Array.from(model.stateDict().get('conv1.weight')!.dataSync()),
+      conv1AtPoison,
+      'the NaN update was applied',
+    );
     const records = await readMetrics(runDir);
     assert.equal(records.at(-1)?.event, 'stopped');
     const state = (await readTrainingCheckpoint(checkpointPath)).state;

@@ -24,12 +24,27 @@ export async function bestCommand(argv: string[], out: (line: string) => void): 
   if (!best) throw new Error(`${runDir}: no validated epoch yet`);
   const test = lastTest(records);
   if (values.json) {
-    out(JSON.stringify({ epoch: best.epoch, epochs: history.length, val: { top1: best.val_top1, top5: best.val_top5, loss: best.val_loss }, test }, null, 2));
+    out(
+      JSON.stringify(
+        {
+          epoch: best.epoch,
+          epochs: history.length,
+          val: { top1: best.val_top1, top5: best.val_top5, loss: best.val_loss },
+          test,
+        },
+        null,
+        2,
+      ),
+    );
     return 0;
   }
-  out(`best epoch ${best.epoch} of ${history.length}: validation top-1 ${percent(best.val_top1)}  top-5 ${percent(best.val_top5)}  loss ${best.val_loss?.toFixed(4) ?? '-'}`);
+  out(
+    `best epoch ${best.epoch} of ${history.length}: validation top-1 ${percent(best.val_top1)}  top-5 ${percent(best.val_top5)}  loss ${best.val_loss?.toFixed(4) ?? '-'}`,
+  );
   if (test && test.epoch === best.epoch) {
-    out(`test (weights of epoch ${test.epoch}): top-1 ${percent(test.top1)}  top-5 ${percent(test.top5)}  loss ${test.loss.toFixed(4)} (${test.count} images)`);
+    out(
+      `test (weights of epoch ${test.epoch}): top-1 ${percent(test.top1)}  top-5 ${percent(test.top5)}  loss ${test.loss.toFixed(4)} (${test.count} images)`,
+    );
   }
   return 0;
 }

@@ -56,30 +56,54 @@ export async function evalCommand(argv: string[], out: (line: string) => void): 
   try {
     const info = loaded.report.source.info;
     const stored = trainedModelInfo(info);
-    const datasetName = values.dataset === undefined ? (typeof info.dataset === 'string' ? info.dataset : undefined) : String(values.dataset);
-    if (!datasetName) throw new UsageError('--dataset is required (the weights file does not name its dataset)');
+    const datasetName =
+      values.dataset === undefined
+        ? typeof info.dataset === 'string'
+          ? info.dataset
+          : undefined
+        : String(values.dataset);
+    if (!datasetName)
+      throw new UsageError('--dataset is required (the weights file does not name its dataset)');
     const dataset = await openDataset(datasetName, {
       data: values.data === undefined ? null : String(values.data),
       imageSize: integerOption('image-size', values['image-size']),
     });
     if (dataset.classNames.length > model.numClasses) {
-      throw new UsageError(`${datasetName} has ${dataset.classNames.length} classes but the model outputs ${model.numClasses}`);
+      throw new UsageError(
+        `${datasetName} has ${dataset.classNames.length} classes but the model outputs ${model.numClasses}`,
+      );
     }
     const preprocessing = stored.preprocessing ?? dataset.preprocessing;
-    const images = firstSamples(split === 'test' ? dataset.test : dataset.train, integerOption('limit', values.limit));
+    const images = firstSamples(
+      split === 'test' ? dataset.test : dataset.train,
+      integerOption('limit', values.limit),
+    );
     model.checkInputSize(preprocessing.size, preprocessing.size);
     loader = new DataLoader(images, {
       batchSize: integerOption('batch-size', values['batch-size']) ?? 100,
       shuffle: false,
-      pipeline: { ops: preprocessing.eval, mean: preprocessing.mean, std: preprocessing.std, size: preprocessing.size },
+      pipeline: {
+        ops: preprocessing.eval,
+        mean: preprocessing.mean,
+        std: preprocessing.std,
+        size: preprocessing.size,
+      },
       seed: 0,
     });
     const result = await evaluate(model, loader);
     if (values.json) {
-      out(JSON.stringify({ model: model.registryName, dataset: datasetName, split, backend, ...result }, null, 2));
+      out(
+        JSON.stringify(
+          { model: model.registryName, dataset: datasetName, split, backend, ...result },
+          null,
+          2,
+        ),
+      );
     } else {
       out(`${model.registryName} on ${datasetName} ${split} (${result.count} images, ${backend}):`);
-      out(`  top-1 ${(100 * result.top1).toFixed(2)}%  top-5 ${(100 * result.top5).toFixed(2)}%  loss ${result.loss.toFixed(4)}`);
+      out(
+        `  top-1 ${(100 * result.top1).toFixed(2)}%  top-5 ${(100 * result.top5).toFixed(2)}%  loss ${result.loss.toFixed(4)}`,
+      );
     }
   } finally {
     await loader?.close();

@@ -68,8 +68,8 @@ export async function exportOnnxCommand(argv: string[], out: (line: string) => v
     foldBatchNorm: values['no-fold-bn'] !== true,
     intermediates: values.intermediates === true,
   };
-  // Weights are only read (to plain arrays), so the portable cpu backend is enough.
-  await initBackend({ backend: 'cpu' });
+  // The default backend (wasm when available) transposes the weights to PyTorch layout fastest.
+  await initBackend();
   let model: ClassifierModel;
   let source: string;
   if (values.weights !== undefined) {

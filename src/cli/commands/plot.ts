@@ -9,7 +9,11 @@ export const PLOT_USAGE = `usage: rla plot <run-dir> [-o DIR]
   Reads <run-dir>/metrics.jsonl and writes accuracy.svg and loss.svg (into <run-dir>, or DIR)`;
 
 export async function plotCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { output: { type: 'string', short: 'o' } }, PLOT_USAGE);
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    { output: { type: 'string', short: 'o' } },
+    PLOT_USAGE,
+  );
   if (values.help) {
     out(PLOT_USAGE);
     return 0;

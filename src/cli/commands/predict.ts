@@ -28,7 +28,10 @@ function toNativeGeometry(image: RawImage, native: Preprocessing['native']): Raw
   if (!native) return image;
   let result = native.channels === 1 ? toGrayscale(image) : image;
   if (result.height !== native.height || result.width !== native.width) {
-    result = centerCrop(resizeShorter(result, Math.min(native.height, native.width)), Math.min(native.height, native.width));
+    result = centerCrop(
+      resizeShorter(result, Math.min(native.height, native.width)),
+      Math.min(native.height, native.width),
+    );
   }
   return result;
 }
@@ -36,7 +39,13 @@ function toNativeGeometry(image: RawImage, native: Preprocessing['native']): Raw
 export async function predictCommand(argv: string[], out: (line: string) => void): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     argv,
-    { weights: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' }, ...MODEL_OPTIONS, ...BACKEND_OPTION },
+    {
+      weights: { type: 'string' },
+      top: { type: 'string' },
+      json: { type: 'boolean' },
+      ...MODEL_OPTIONS,
+      ...BACKEND_OPTION,
+    },
     PREDICT_USAGE,
   );
   if (values.help) {
@@ -54,22 +63,39 @@ export async function predictCommand(argv: string[], out: (line: string) => void
     const preprocessing = stored.preprocessing ?? imagenetPreprocessing();
     const classNames = stored.classNames ?? Array.from({ length: model.numClasses }, (_, i) => `class ${i}`);
     const top = Math.min(integerOption('top', values.top) ?? 5, model.numClasses);
-    const spec = { ops: preprocessing.eval, mean: preprocessing.mean, std: preprocessing.std, size: preprocessing.size };
+    const spec = {
+      ops: preprocessing.eval,
+      mean: preprocessing.mean,
+      std: preprocessing.std,
+      size: preprocessing.size,
+    };
     model.checkInputSize(spec.size, spec.size);
     model.eval();
-    const results: Array<{ image: string; top: Array<{ class: string; index: number; probability: number }> }> = [];
+    const results: Array<{
+      image: string;
+      top: Array<{ class: string; index: number; probability: number }>;
+    }> = [];
     for (const path of positionals) {
       const bytes = await readFile(path).catch((error: Error) => {
         throw new UsageError(`cannot read image ${path}: ${error.message}`);
       });
-      const image = toNativeGeometry(decodeImage(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path), preprocessing.native);
+      const image = toNativeGeometry(
+        decodeImage(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path),
+        preprocessing.native,
+      );
       const x = new Float32Array(spec.size * spec.size * 3);
       prepareSample(image, 0, spec, x, 0, path);
-      const probabilities = tf.tidy(() => tf.softmax(model.forward(tf.tensor4d(x, [1, spec.size, spec.size, 3]))).dataSync());
+      const probabilities = tf.tidy(() =>
+        tf.softmax(model.forward(tf.tensor4d(x, [1, spec.size, spec.size, 3]))).dataSync(),
+      );
       const ranked = Array.from(probabilities, (probability, index) => ({ index, probability }))
         .sort((a, b) => b.probability - a.probability)
         .slice(0, top)
-        .map(({ index, probability }) => ({ class: classNames[index] ?? `class ${index}`, index, probability }));
+        .map(({ index, probability }) => ({
+          class: classNames[index] ?? `class ${index}`,
+          index,
+          probability,
+        }));
       results.push({ image: path, top: ranked });
     }
     if (values.json) {
@@ -77,7 +103,8 @@ export async function predictCommand(argv: string[], out: (line: string) => void
     } else {
       for (const result of results) {
         out(`${result.image}:`);
-        for (const r of result.top) out(`  ${(100 * r.probability).toFixed(2).padStart(6)}%  ${r.class} (${r.index})`);
+        for (const r of result.top)
+          out(`  ${(100 * r.probability).toFixed(2).padStart(6)}%  ${r.class} (${r.index})`);
       }
     }
   } finally {

@@ -19,8 +19,21 @@ import { formatDuration, ProgressReporter, type ProgressStream } from '../../tra
 import { RECIPE_NAMES, RECIPES, resolveConfig } from '../../train/recipes.js';
 import { describeSchedule, SCHEDULE_KINDS, type ScheduleSpec } from '../../train/schedule.js';
 import { SGD } from '../../train/sgd.js';
-import { BEST_FILE, CHECKPOINT_FILE, describePosition, type TrainOutcome, Trainer } from '../../train/trainer.js';
-import { BACKEND_OPTION, backendOption, integerOption, type OptionSpec, parseCommandArgs, UsageError } from '../args.js';
+import {
+  BEST_FILE,
+  CHECKPOINT_FILE,
+  describePosition,
+  Trainer,
+  type TrainOutcome,
+} from '../../train/trainer.js';
+import {
+  BACKEND_OPTION,
+  backendOption,
+  integerOption,
+  type OptionSpec,
+  parseCommandArgs,
+  UsageError,
+} from '../args.js';
 import { MODEL_OPTIONS, modelOptionsFrom } from '../model-args.js';
 
 export const TRAIN_USAGE = `usage: rla train [--recipe NAME] [options]        (rla train --resume RUN_DIR [--epochs N])
@@ -92,7 +105,9 @@ function numberOption(name: string, value: unknown): number | undefined {
 /** The schedule from --schedule and its parameters, over the recipe's schedule. */
 function scheduleFrom(values: Record<string, unknown>, base: ScheduleSpec): ScheduleSpec | undefined {
   const kind = values.schedule === undefined ? base.kind : String(values.schedule);
-  const touched = ['schedule', 'milestones', 'gamma', 'step-size', 'warmup-epochs', 'min-lr'].some((k) => values[k] !== undefined);
+  const touched = ['schedule', 'milestones', 'gamma', 'step-size', 'warmup-epochs', 'min-lr'].some(
+    (k) => values[k] !== undefined,
+  );
   if (!touched) return undefined;
   const same = kind === base.kind ? (base as Record<string, unknown>) : {};
   const gamma = numberOption('gamma', values.gamma) ?? (same.gamma as number | undefined);
@@ -111,7 +126,8 @@ function scheduleFrom(values: Record<string, unknown>, base: ScheduleSpec): Sche
     case 'step':
       return {
         kind,
-        stepSize: integerOption('step-size', values['step-size']) ?? (same.stepSize as number | undefined) ?? 30,
+        stepSize:
+          integerOption('step-size', values['step-size']) ?? (same.stepSize as number | undefined) ?? 30,
         gamma: gamma ?? 0.1,
       };
     case 'exponential':
@@ -119,7 +135,10 @@ function scheduleFrom(values: Record<string, unknown>, base: ScheduleSpec): Sche
     case 'cosine':
       return {
         kind,
-        warmupEpochs: numberOption('warmup-epochs', values['warmup-epochs']) ?? (same.warmupEpochs as number | undefined) ?? 0,
+        warmupEpochs:
+          numberOption('warmup-epochs', values['warmup-epochs']) ??
+          (same.warmupEpochs as number | undefined) ??
+          0,
         warmupStartFactor: (same.warmupStartFactor as number | undefined) ?? 0.1,
         minLr: numberOption('min-lr', values['min-lr']) ?? (same.minLr as number | undefined) ?? 0,
       };
@@ -134,11 +153,14 @@ function configFrom(values: Record<string, unknown>): TrainConfig {
   if (!RECIPES[recipe]) throw new UsageError(`--recipe ${recipe}: choose one of ${RECIPE_NAMES.join(', ')}`);
   const base = resolveConfig(DEFAULT_CONFIG, recipe, {});
   const { model, options } = modelOptionsFrom(values);
-  if (options.numClasses !== undefined) throw new UsageError('--num-classes comes from the dataset in rla train');
+  if (options.numClasses !== undefined)
+    throw new UsageError('--num-classes comes from the dataset in rla train');
   for (const flag of ['nesterov', 'augment']) {
-    if (values[flag] && values[`no-${flag}`]) throw new UsageError(`--${flag} and --no-${flag} contradict each other`);
+    if (values[flag] && values[`no-${flag}`])
+      throw new UsageError(`--${flag} and --no-${flag} contradict each other`);
   }
-  const optional = (name: string) => (values[name] === undefined ? undefined : integerOption(name, values[name]));
+  const optional = (name: string) =>
+    values[name] === undefined ? undefined : integerOption(name, values[name]);
   const config = resolveConfig(DEFAULT_CONFIG, recipe, {
     model,
     modelOptions: values.options === undefined ? undefined : options,
@@ -153,7 +175,10 @@ function configFrom(values: Record<string, unknown>): TrainConfig {
     nesterov: values.nesterov ? true : values['no-nesterov'] ? false : undefined,
     augment: values.augment ? true : values['no-augment'] ? false : undefined,
     schedule: scheduleFrom(values, base.schedule),
-    valSize: values['val-size'] === undefined ? undefined : integerOption('val-size', values['val-size'], { min: 0 }),
+    valSize:
+      values['val-size'] === undefined
+        ? undefined
+        : integerOption('val-size', values['val-size'], { min: 0 }),
     trainLimit: optional('train-limit'),
     testLimit: optional('test-limit'),
     evalBatchSize: optional('eval-batch-size'),
@@ -187,13 +212,22 @@ async function openSplits(config: TrainConfig): Promise<Splits> {
   let val: ImageDataset | null = null;
   if (config.valSize > 0) {
     if (config.valSize >= train.length) {
-      throw new UsageError(`--val-size ${config.valSize} leaves no training images (the training split has ${train.length})`);
+      throw new UsageError(
+        `--val-size ${config.valSize} leaves no training images (the training split has ${train.length})`,
+      );
     }
     const split = trainValSplit(train.length, config.valSize, config.seed);
     val = subset(train, split.val);
     train = subset(train, split.train);
   }
-  return { train, val, test, classNames: opened.classNames, preprocessing: opened.preprocessing, source: opened.dir };
+  return {
+    train,
+    val,
+    test,
+    classNames: opened.classNames,
+    preprocessing: opened.preprocessing,
+    source: opened.dir,
+  };
 }
 
 function percent(x: number): string {
@@ -219,7 +253,9 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
   if (values.resume !== undefined) {
     const extra = Object.keys(values).filter((k) => values[k] !== undefined && !RESUME_OPTIONS.has(k));
     if (extra.length > 0) {
-      throw new UsageError(`--resume takes the run's settings from its checkpoint; remove --${extra.join(', --')}`);
+      throw new UsageError(
+        `--resume takes the run's settings from its checkpoint; remove --${extra.join(', --')}`,
+      );
     }
     runDir = String(values.resume);
     checkpoint = await readTrainingCheckpoint(join(runDir, CHECKPOINT_FILE));
@@ -234,7 +270,9 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
     config = configFrom(values);
     runDir = values.out === undefined ? defaultRunDir(values) : String(values.out);
     if (existsSync(join(runDir, CHECKPOINT_FILE))) {
-      throw new UsageError(`${runDir} already holds a run: continue it with --resume ${runDir}, or choose another --out`);
+      throw new UsageError(
+        `${runDir} already holds a run: continue it with --resume ${runDir}, or choose another --out`,
+      );
     }
   }
 
@@ -246,15 +284,18 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
     seed: config.seed,
   });
   const loaders: DataLoader[] = [];
+  const controller = new AbortController();
+  // First Ctrl-C: finish the batch and checkpoint (the trainer watches the signal); second: leave at once.
   const onSigint = () => {
     if (controller.signal.aborted) {
       process.stderr.write('\nsecond Ctrl-C: exiting without waiting for the checkpoint\n');
       process.exit(130);
     }
     controller.abort();
-    process.stderr.write('\nCtrl-C: stopping after this batch and saving a checkpoint (Ctrl-C again to quit now)\n');
+    process.stderr.write(
+      '\nCtrl-C: stopping after this batch and saving a checkpoint (Ctrl-C again to quit now)\n',
+    );
   };
-  const controller = new AbortController();
   try {
     model.checkInputSize(splits.preprocessing.size, splits.preprocessing.size);
     const optimizer = new SGD(model.parameters(), {
@@ -292,7 +333,9 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
     mkdirSync(runDir, { recursive: true });
     const params = countParams(model);
     out(`rla train ${resumed ? `(resuming ${describePosition(resumed)})` : ''}`.trimEnd());
-    out(`  model     ${config.model} ${JSON.stringify(config.modelOptions)}: ${params.toLocaleString('en-US')} parameters`);
+    out(
+      `  model     ${config.model} ${JSON.stringify(config.modelOptions)}: ${params.toLocaleString('en-US')} parameters`,
+    );
     out(
       `  data      ${config.dataset} (${splits.source}): ${splits.train.length} train / ` +
         `${splits.val ? `${splits.val.length} validation / ` : ''}${splits.test.length} test images, ` +
@@ -357,7 +400,9 @@ function summarize(
   const chance = 1 / splits.classNames.length;
   out('');
   out('== summary ==');
-  out(`  model      ${config.model} ${JSON.stringify(config.modelOptions)} (${c.params.toLocaleString('en-US')} parameters)`);
+  out(
+    `  model      ${config.model} ${JSON.stringify(config.modelOptions)} (${c.params.toLocaleString('en-US')} parameters)`,
+  );
   out(
     `  data       ${config.dataset}: ${splits.train.length} train${splits.val ? ` / ${splits.val.length} validation` : ''} / ` +
       `${splits.test.length} test images, ${splits.classNames.length} classes (chance ${percent(chance)})`,
@@ -373,9 +418,15 @@ function summarize(
         `(best-validation weights, ${outcome.test.count} images; chance ${percent(chance)})`,
     );
   } else if (outcome.lastVal) {
-    out(`  last eval  top-1 ${percent(outcome.lastVal.top1)}  top-5 ${percent(outcome.lastVal.top5)} (${outcome.lastVal.count} images)`);
+    out(
+      `  last eval  top-1 ${percent(outcome.lastVal.top1)}  top-5 ${percent(outcome.lastVal.top5)} (${outcome.lastVal.count} images)`,
+    );
   }
-  out(`  files      ${join(runDir, BEST_FILE)}, ${join(runDir, CHECKPOINT_FILE)}, ${join(runDir, 'metrics.jsonl')}`);
-  out(`  next       rla best ${runDir}  |  rla plot ${runDir}  |  rla eval --weights ${join(runDir, BEST_FILE)}`);
+  out(
+    `  files      ${join(runDir, BEST_FILE)}, ${join(runDir, CHECKPOINT_FILE)}, ${join(runDir, 'metrics.jsonl')}`,
+  );
+  out(
+    `  next       rla best ${runDir}  |  rla plot ${runDir}  |  rla eval --weights ${join(runDir, BEST_FILE)}`,
+  );
   return 0;
 }
