@@ -21,10 +21,22 @@ describe('backbone feature API and input checks', () => {
     assert.deepEqual(
       result.map((s) => [s.x.shape, s.h?.shape]),
       [
-        [[2, 16, 16, 256], [2, 16, 16, 32]],
-        [[2, 8, 8, 512], [2, 8, 8, 32]],
-        [[2, 4, 4, 1024], [2, 4, 4, 32]],
-        [[2, 2, 2, 2048], [2, 2, 2, 32]],
+        [
+          [2, 16, 16, 256],
+          [2, 16, 16, 32],
+        ],
+        [
+          [2, 8, 8, 512],
+          [2, 8, 8, 32],
+        ],
+        [
+          [2, 4, 4, 1024],
+          [2, 4, 4, 32],
+        ],
+        [
+          [2, 2, 2, 2048],
+          [2, 2, 2, 32],
+        ],
       ],
     );
     assert.equal(tf.memory().numTensors, before + 8, 'exactly the 8 returned tensors are kept');
@@ -42,7 +54,10 @@ describe('backbone feature API and input checks', () => {
     const x = tf.zeros([1, 48, 64, 3]) as tf.Tensor4D;
     assert.throws(() => model.forward(x), /input height 48 is not supported.*nearest working sizes: 32, 61/s);
     const nchw = tf.zeros([1, 3, 64, 64]) as tf.Tensor4D;
-    assert.throws(() => model.forward(nchw), /expected an NHWC image batch \[N, H, W, 3\], got shape \[1,3,64,64\]/);
+    assert.throws(
+      () => model.forward(nchw),
+      /expected an NHWC image batch \[N, H, W, 3\], got shape \[1,3,64,64\]/,
+    );
     tf.dispose([x, nchw]);
     model.dispose();
   });

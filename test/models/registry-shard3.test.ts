@@ -1,0 +1,3 @@
+import { defineRegistryModelTests } from './_registry-cases.js';
+
+defineRegistryModelTests(2, 3);
