@@ -5,6 +5,7 @@
 
 export { countMacs, countParams, countThopParams, paperFormat } from './count/count.js';
 export { type BackendName, type BackendOptions, currentBackend, initBackend } from './engine/backend.js';
+export { leanVariableGrads } from './engine/kernels/lean-backward.js';
 export { loadCifar10, loadCifar100 } from './data/cifar.js';
 export {
   DatasetError,
@@ -57,6 +58,9 @@ export { OFFICIAL_RLA, RLA_ABLATIONS, type RLAVariant } from './models/rla-varia
 export { Rng } from './nn/init.js';
 export { Buffer, Module, ModuleList, Parameter, type StateEntry } from './nn/module.js';
 export { fromTorchLayout, type TorchLayout, torchShapeOf, toTorchLayout } from './nn/tensor-layout.js';
+export { createWorkerPool, type WorkerPoolOptions, WorkerError, WorkerPool } from './parallel/pool.js';
+export type { ImageBatch, LabelBatch, TrainStepOptions, TrainStepResult } from './parallel/pool.js';
+export { createPoolStep } from './parallel/pool-step.js';
 export {
   buildOnnxModel,
   createInferenceSession,

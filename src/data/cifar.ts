@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { checkLabels, DatasetError, ImageArray } from './dataset.js';
 import { readDataFile, readNameList } from './files.js';
 
+/** CIFAR-10 class names, label order (used when `batches.meta.txt` is absent). */
 export const CIFAR10_CLASSES = [
   'airplane',
   'automobile',
@@ -24,6 +25,7 @@ export const CIFAR10_CLASSES = [
 const PIXELS = 32 * 32;
 const IMAGE_BYTES = 3 * PIXELS;
 
+/** `train` = the 50k training images, `test` = the 10k test images. */
 export type CifarSplit = 'train' | 'test';
 
 /**

@@ -34,6 +34,7 @@ export interface FileDataset extends DatasetBase {
   file(index: number): string;
 }
 
+/** Any dataset a {@link DataLoader} can read. */
 export type ImageDataset = ArrayDataset | FileDataset;
 
 /** N same-sized images in one buffer (N*H*W*C bytes, HWC per image) with their labels. */

@@ -27,6 +27,7 @@ interface Slot {
   dead: boolean;
 }
 
+/** Worker threads that decode + transform image files; jobs go to the least busy worker. */
 export class DecodePool {
   private readonly slots: Slot[];
   private readonly pending = new Map<

@@ -14,6 +14,7 @@ import type { RawImage } from './image.js';
 /** Largest accepted image, in megapixels (ImageNet's largest are ~ 20 MP). */
 const MAX_MEGAPIXELS = 100;
 
+/** Image file formats `decodeImage` reads. */
 export type ImageFormat = 'jpeg' | 'png';
 
 /** Detects JPEG (FF D8 FF) or PNG (89 'PNG' 0D 0A 1A 0A) from the first bytes; null otherwise. */

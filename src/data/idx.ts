@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { checkLabels, DatasetError, ImageArray } from './dataset.js';
 import { firstExisting, readDataFile } from './files.js';
 
+/** Fashion-MNIST class names, label order. */
 export const FASHION_MNIST_CLASSES = [
   'T-shirt/top',
   'Trouser',
@@ -20,6 +21,7 @@ export const FASHION_MNIST_CLASSES = [
   'Ankle boot',
 ] as const;
 
+/** MNIST class names (the digits). */
 export const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] as const;
 
 const UNSIGNED_BYTE = 0x08;

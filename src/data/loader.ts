@@ -26,6 +26,7 @@ export interface Batch {
   index: number;
 }
 
+/** How a {@link DataLoader} batches, orders and prepares samples. */
 export interface LoaderOptions {
   batchSize: number;
   /** Reshuffle every epoch (training); false keeps dataset order (evaluation). */
@@ -46,6 +47,7 @@ export interface LoaderOptions {
 const SHUFFLE_STREAM = 1;
 const AUGMENT_STREAM = 2;
 
+/** Shuffled (or ordered), prefetched NHWC float32 batches of a dataset, reproducible per (seed, epoch). */
 export class DataLoader {
   private pool: DecodePool | null = null;
 

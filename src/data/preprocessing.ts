@@ -6,6 +6,7 @@
 import type { RawImage } from './image.js';
 import type { TransformOp } from './transforms.js';
 
+/** Train/eval transforms, normalisation and input size of a dataset family. */
 export interface Preprocessing {
   /** Transforms of training samples (augmentation). */
   train: TransformOp[];
@@ -20,15 +21,19 @@ export interface Preprocessing {
   native: { height: number; width: number; channels: 1 | 3 } | null;
 }
 
+/** ImageNet channel statistics (torchvision's), RGB, for 0..1 pixel values. */
 export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
 export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
 /** CIFAR-10 training-set channel statistics (the values most CIFAR recipes use). */
 export const CIFAR10_MEAN: [number, number, number] = [0.4914, 0.4822, 0.4465];
 export const CIFAR10_STD: [number, number, number] = [0.247, 0.2435, 0.2616];
+/** CIFAR-100 training-set channel statistics. */
 export const CIFAR100_MEAN: [number, number, number] = [0.5071, 0.4865, 0.4409];
 export const CIFAR100_STD: [number, number, number] = [0.2673, 0.2564, 0.2762];
+/** Fashion-MNIST training-set statistics (gray, replicated to RGB). */
 export const FASHION_MNIST_MEAN: [number, number, number] = [0.286, 0.286, 0.286];
 export const FASHION_MNIST_STD: [number, number, number] = [0.353, 0.353, 0.353];
+/** MNIST training-set statistics (gray, replicated to RGB). */
 export const MNIST_MEAN: [number, number, number] = [0.1307, 0.1307, 0.1307];
 export const MNIST_STD: [number, number, number] = [0.3081, 0.3081, 0.3081];
 

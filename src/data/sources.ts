@@ -26,6 +26,7 @@ import {
   type Preprocessing,
 } from './preprocessing.js';
 
+/** Names accepted by {@link openDataset} and `rla train/eval --dataset`. */
 export const DATASET_NAMES = [
   'fashion-mnist-subset',
   'fashion-mnist',
@@ -34,6 +35,7 @@ export const DATASET_NAMES = [
   'cifar100',
   'imagefolder',
 ] as const;
+/** One of {@link DATASET_NAMES}. */
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
 /** Where Debian's `dataset-fashion-mnist` package installs the full set. */
@@ -55,6 +57,7 @@ export function embeddedFashionMnistDir(): string {
   return join(packageRoot(), 'data', 'fashion-mnist-subset');
 }
 
+/** A dataset's train and test splits with what is needed to prepare them. */
 export interface DatasetSplits {
   name: DatasetName;
   /** Directory the data came from. */
@@ -65,6 +68,7 @@ export interface DatasetSplits {
   preprocessing: Preprocessing;
 }
 
+/** Where to read a dataset from and, for ImageFolder, the input size. */
 export interface OpenDatasetOptions {
   /** Directory (null/undefined: the dataset's default location, where it has one). */
   data?: string | null;
@@ -78,6 +82,7 @@ function requireDir(name: string, data: string | null | undefined): string {
   return data;
 }
 
+/** True for the names in {@link DATASET_NAMES}. */
 export function isDatasetName(name: string): name is DatasetName {
   return (DATASET_NAMES as readonly string[]).includes(name);
 }

@@ -65,8 +65,12 @@ export class OnnxClassifier {
     const data = (await nchw.data()) as Float32Array;
     const shape = nchw.shape;
     nchw.dispose();
-    const { data: logits, shape: logitsShape } = (await this.runNchw(data, shape))[ONNX_LOGITS];
-    return tf.tensor2d(logits, logitsShape as [number, number]);
+    const logits = (await this.runNchw(data, shape))[ONNX_LOGITS];
+    if (!logits)
+      throw new Error(
+        `the ONNX graph has no "${ONNX_LOGITS}" output (outputs: ${this.outputNames.join(', ')})`,
+      );
+    return tf.tensor2d(logits.data, logits.shape as [number, number]);
   }
 
   /** Frees the native session. */

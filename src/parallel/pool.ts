@@ -21,7 +21,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import type { ModelOptions } from '../models/registry.js';
 import type { SGDOptions } from '../train/sgd.js';
 import { chunkRange, GradientExchange } from './exchange.js';
-import type { BatchSlice, ExchangeLayout, TransferredTensor } from './protocol.js';
+import type { BatchSlice, ExchangeLayout, ShardResult, TransferredTensor } from './protocol.js';
 import { WorkerHandle } from './worker-handle.js';
 
 export { liveWorkerThreads, WorkerError } from './worker-handle.js';
@@ -46,10 +46,19 @@ export type ImageBatch = tf.Tensor4D | { data: Float32Array; shape: [number, num
 /** Class indices, one per image. */
 export type LabelBatch = tf.Tensor1D | Int32Array | readonly number[];
 
+/** What a step reports (the trainer's StepResult). A non-finite `loss` means the weights were not updated. */
 export interface TrainStepResult {
   /** Mean cross-entropy over the whole batch (before the update). */
   loss: number;
-  images: number;
+  /** Images whose label was the top-1 / among the top-5 logits. */
+  correct1: number;
+  correct5: number;
+  count: number;
+}
+
+export interface TrainStepOptions {
+  /** Learning rate for this and later steps (default: unchanged). */
+  lr?: number;
 }
 
 const DEFAULT_OPTIMIZER: SGDOptions = { lr: 0.1, momentum: 0.9, weightDecay: 1e-4 };
@@ -181,8 +190,11 @@ export class WorkerPool {
     });
   }
 
-  /** One data-parallel SGD step on a batch (NHWC images, class labels); resolves with the batch's mean loss. */
-  trainStep(images: ImageBatch, labels: LabelBatch): Promise<TrainStepResult> {
+  /**
+   * One data-parallel SGD step on a batch (NHWC images, class labels). When any shard's loss is not finite the
+   * weights are left as they were (the running statistics are still averaged, so the replicas stay identical).
+   */
+  trainStep(images: ImageBatch, labels: LabelBatch, options: TrainStepOptions = {}): Promise<TrainStepResult> {
     return this.enqueue(async () => {
       const data = await imageData(images);
       const slices = this.slices(data, await labelData(labels));
@@ -190,9 +202,7 @@ export class WorkerPool {
       const results = await Promise.all(
         this.handles.map((handle, w) => {
           const batch = slices[w];
-          return batch
-            ? handle.request<{ loss: number; hasGradient: boolean[] }>({ type: 'train', batch })
-            : Promise.resolve(null);
+          return batch ? handle.request<ShardResult>({ type: 'train', batch }) : Promise.resolve(null);
         }),
       );
       const weights = slices.map((slice) => (slice ? slice.count / total : 0));
@@ -203,11 +213,21 @@ export class WorkerPool {
           return handle.request({ type: 'reduce', begin, end, weights });
         }),
       );
-      const computed = results.filter((r): r is { loss: number; hasGradient: boolean[] } => r !== null);
+      const computed = results.filter((r): r is ShardResult => r !== null);
       const hasGradient = computed[0].hasGradient.map((_, i) => computed.some((r) => r.hasGradient[i]));
-      await Promise.all(this.handles.map((handle) => handle.request({ type: 'apply', hasGradient })));
       const loss = results.reduce((sum, r, w) => sum + (r ? r.loss * weights[w] : 0), 0);
-      return { loss, images: total };
+      const updateParameters = Number.isFinite(loss);
+      await Promise.all(
+        this.handles.map((handle) =>
+          handle.request({ type: 'apply', hasGradient, updateParameters, lr: options.lr }),
+        ),
+      );
+      return {
+        loss,
+        correct1: computed.reduce((sum, r) => sum + r.correct1, 0),
+        correct5: computed.reduce((sum, r) => sum + r.correct5, 0),
+        count: total,
+      };
     });
   }
 
@@ -254,13 +274,6 @@ export class WorkerPool {
         entries.push({ key, shape: [...tensor.shape], dtype, data });
       }
       await Promise.all(this.handles.map((handle) => handle.request({ type: 'loadState', entries })));
-    });
-  }
-
-  /** Sets the SGD learning rate of every replica (for schedules). */
-  setLearningRate(lr: number): Promise<void> {
-    return this.enqueue(async () => {
-      await Promise.all(this.handles.map((handle) => handle.request({ type: 'setLearningRate', lr })));
     });
   }
 

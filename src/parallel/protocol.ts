@@ -37,11 +37,10 @@ export type WorkerRequest =
   | { type: 'attachExchange'; exchange: SharedArrayBuffer; workers: number; slot: number }
   | { type: 'train'; batch: BatchSlice }
   | { type: 'reduce'; begin: number; end: number; weights: number[] }
-  | { type: 'apply'; hasGradient: boolean[] }
+  | { type: 'apply'; hasGradient: boolean[]; updateParameters: boolean; lr?: number }
   | { type: 'predict'; batch: BatchSlice }
   | { type: 'getState' }
   | { type: 'loadState'; entries: TransferredTensor[] }
-  | { type: 'setLearningRate'; lr: number }
   | { type: 'fail'; message: string };
 
 /** What `init` answers: the sizes of the flat vector a training step exchanges. */
@@ -50,6 +49,18 @@ export interface ExchangeLayout {
   gradientSize: number;
   /** Float32 elements of all float BatchNorm buffers (running statistics), averaged after each step. */
   bufferSize: number;
+}
+
+/** What a worker reports after the forward and backward pass on its shard. */
+export interface ShardResult {
+  /** Mean cross-entropy of the shard. */
+  loss: number;
+  /** Shard samples whose label is the top-1 / among the top-5 logits. */
+  correct1: number;
+  correct5: number;
+  count: number;
+  /** Per parameter (model.parameters() order): whether it received a gradient. */
+  hasGradient: boolean[];
 }
 
 export interface WorkerReply {

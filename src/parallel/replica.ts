@@ -10,9 +10,10 @@ import type { ClassifierModel } from '../models/classifier.js';
 import { createModel } from '../models/index.js';
 import type { ModelOptions } from '../models/registry.js';
 import type { Buffer, Parameter } from '../nn/module.js';
+import { crossEntropy, topKCorrect } from '../train/loss.js';
 import { SGD, type SGDOptions } from '../train/sgd.js';
 import { GradientExchange } from './exchange.js';
-import type { BatchSlice, ExchangeLayout, TransferredTensor } from './protocol.js';
+import type { BatchSlice, ExchangeLayout, ShardResult, TransferredTensor } from './protocol.js';
 
 /** Copies a tensor's values into `target` at `offset` (straight from the wasm heap when possible). */
 function readInto(tensor: tf.Tensor, target: Float32Array, offset: number): void {
@@ -87,22 +88,23 @@ export class Replica {
   /**
    * Forward + cross-entropy + backward on this worker's shard (training mode: BatchNorm uses the shard's
    * statistics and updates its running statistics). Writes the gradients and the updated float buffers into this
-   * worker's slot; returns the shard's mean loss and which parameters received a gradient.
+   * worker's slot; returns the shard's mean loss, top-1/top-5 hits and which parameters received a gradient.
    */
-  computeGradients(batch: BatchSlice): { loss: number; hasGradient: boolean[] } {
+  computeGradients(batch: BatchSlice): ShardResult {
     const exchange = this.requireExchange();
     if (!batch.labels) throw new Error('replica: a training batch needs labels');
     const target = exchange.slot(this.slot);
     this.model.train();
-    const labels = new Int32Array(batch.labels).slice(batch.begin, batch.begin + batch.count);
+    const labelValues = new Int32Array(batch.labels).slice(batch.begin, batch.begin + batch.count);
     const x = this.images(batch);
-    const oneHot = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), this.model.numClasses));
+    const labels = tf.tensor1d(labelValues, 'int32');
+    let logits: tf.Tensor2D | null = null;
     try {
       const variables = this.parameters.map((p) => p.variable);
-      const { value, grads } = leanVariableGrads(
-        () => tf.losses.softmaxCrossEntropy(oneHot, this.model.forward(x)) as tf.Scalar,
-        variables,
-      );
+      const { value, grads } = leanVariableGrads(() => {
+        logits = tf.keep(this.model.forward(x));
+        return crossEntropy(logits, labels);
+      }, variables);
       let offset = 0;
       const hasGradient = this.parameters.map((parameter) => {
         const grad = grads[parameter.variable.name];
@@ -117,10 +119,19 @@ export class Replica {
         offset += sizeOf(buffer.variable.shape);
       }
       const loss = value.dataSync()[0];
+      const logitValues = (logits as tf.Tensor2D | null)?.dataSync() as Float32Array;
+      const classes = this.model.numClasses;
       tf.dispose([value, grads]);
-      return { loss, hasGradient };
+      return {
+        loss,
+        correct1: topKCorrect(logitValues, labelValues, classes, 1),
+        correct5: topKCorrect(logitValues, labelValues, classes, Math.min(5, classes)),
+        count: batch.count,
+        hasGradient,
+      };
     } finally {
-      tf.dispose([x, oneHot]);
+      tf.dispose([x, labels]);
+      if (logits) (logits as tf.Tensor2D).dispose();
     }
   }
 
@@ -130,20 +141,24 @@ export class Replica {
   }
 
   /**
-   * Applies the averaged gradients (slot 0) with SGD and adopts the averaged running statistics. Parameters that
-   * received no gradient are skipped, as torch.optim.SGD skips parameters whose grad is None.
+   * Applies the averaged gradients (slot 0) with SGD at learning rate `lr` and adopts the averaged running
+   * statistics. Parameters that received no gradient are skipped, as torch.optim.SGD skips parameters whose grad
+   * is None; with `updateParameters` false (a non-finite loss somewhere) only the statistics are adopted.
    */
-  applyUpdate(hasGradient: boolean[]): void {
+  applyUpdate(hasGradient: boolean[], updateParameters: boolean, lr?: number): void {
     const reduced = this.requireExchange().slot(0);
     let offset = 0;
     const grads = new Map<Parameter, tf.Tensor>();
     this.parameters.forEach((parameter, i) => {
       const size = sizeOf(parameter.shape);
-      if (hasGradient[i]) grads.set(parameter, tensorFrom(reduced.subarray(offset, offset + size), parameter.shape));
+      if (updateParameters && hasGradient[i]) {
+        grads.set(parameter, tensorFrom(reduced.subarray(offset, offset + size), parameter.shape));
+      }
       offset += size;
     });
     try {
-      this.optimizer.step(grads);
+      if (lr !== undefined) this.optimizer.lr = lr;
+      if (grads.size > 0) this.optimizer.step(grads);
     } finally {
       tf.dispose([...grads.values()]);
     }
@@ -186,7 +201,4 @@ export class Replica {
     }
   }
 
-  setLearningRate(lr: number): void {
-    this.optimizer.lr = lr;
-  }
 }

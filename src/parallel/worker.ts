@@ -31,7 +31,7 @@ async function handle(request: PostedRequest): Promise<{ result: unknown; transf
       requireReplica().reduce(request.begin, request.end, request.weights);
       return { result: null };
     case 'apply':
-      requireReplica().applyUpdate(request.hasGradient);
+      requireReplica().applyUpdate(request.hasGradient, request.updateParameters, request.lr);
       return { result: null };
     case 'predict': {
       const logits = requireReplica().predict(request.batch);
@@ -43,9 +43,6 @@ async function handle(request: PostedRequest): Promise<{ result: unknown; transf
     }
     case 'loadState':
       requireReplica().loadStateDict(request.entries);
-      return { result: null };
-    case 'setLearningRate':
-      requireReplica().setLearningRate(request.lr);
       return { result: null };
     case 'fail':
       // Test hook: an error nobody catches, as a crashing native kernel or a bug in an async callback would raise.

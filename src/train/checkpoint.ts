@@ -18,7 +18,9 @@ import { readSafetensors, type SafetensorsInput, writeSafetensors } from '../wei
 import type { TrainConfig } from './config.js';
 import type { SGD } from './sgd.js';
 
+/** `__metadata__.format` of training checkpoints (model files say `rla-net`). */
 export const TRAINING_FORMAT = 'rla-net-training';
+/** Version of the {@link TrainingState} layout; bumped on incompatible changes. */
 export const TRAINING_FORMAT_VERSION = 1;
 
 /** Running sums of the epoch in progress (so a resumed epoch reports the same averages). */
@@ -31,6 +33,7 @@ export interface EpochSums {
   seconds: number;
 }
 
+/** Everything besides tensors that a resumed run needs (stored as JSON in the checkpoint). */
 export interface TrainingState {
   version: number;
   config: TrainConfig;
@@ -47,6 +50,7 @@ export interface TrainingState {
   rngs?: Record<string, number[]>;
 }
 
+/** The sums at the start of an epoch. */
 export const EMPTY_SUMS: EpochSums = { lossSum: 0, correct1: 0, correct5: 0, count: 0, seconds: 0 };
 
 /** A checkpoint must not be written from a diverged model. */

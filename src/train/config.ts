@@ -5,6 +5,7 @@
 import type { ModelOptions } from '../models/registry.js';
 import { type ScheduleSpec, scheduleProblems } from './schedule.js';
 
+/** All settings of a training run (see `rla train --help` for the matching options). */
 export interface TrainConfig {
   /** Registry model name and `createModel` options (numClasses comes from the dataset). */
   model: string;

@@ -4,6 +4,7 @@ import type { DataLoader } from '../data/loader.js';
 import type { ClassifierModel } from '../models/classifier.js';
 import { crossEntropy, topKCorrect } from './loss.js';
 
+/** Loss and accuracy of a model on a split. */
 export interface EvalResult {
   /** Mean cross-entropy over all samples. */
   loss: number;

@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 
+/** File name of the metrics log inside a run directory. */
 export const METRICS_FILE = 'metrics.jsonl';
 
 /** Per-epoch record. `epoch` is 1-based (epochs completed); accuracies are fractions in [0, 1]. */
@@ -39,6 +40,7 @@ export interface TestRecord {
   count: number;
 }
 
+/** Written when a run starts or resumes. */
 export interface StartRecord {
   event: 'start';
   time: string;
@@ -47,6 +49,7 @@ export interface StartRecord {
   config: unknown;
 }
 
+/** Written when a run stops early (Ctrl-C or a non-finite loss). */
 export interface StopRecord {
   event: 'stopped';
   reason: 'interrupted' | 'diverged';
@@ -55,6 +58,7 @@ export interface StopRecord {
   message: string;
 }
 
+/** Any line of `metrics.jsonl`, told apart by `event`. */
 export type MetricsRecord = EpochRecord | TestRecord | StartRecord | StopRecord;
 
 /** Appends one record as a line. */

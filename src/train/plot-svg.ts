@@ -5,6 +5,7 @@
  */
 import type { EpochRecord } from './metrics-log.js';
 
+/** One curve: its legend name, (x, y) points, colour and dash style. */
 export interface Series {
   name: string;
   points: Array<[number, number]>;
@@ -12,6 +13,7 @@ export interface Series {
   dashed?: boolean;
 }
 
+/** Title, axis labels, y tick format and size of a chart. */
 export interface ChartOptions {
   title: string;
   xLabel: string;

@@ -10,6 +10,7 @@ export interface ProgressStream {
   write(text: string): unknown;
 }
 
+/** The numbers shown by the progress bar. */
 export interface ProgressUpdate {
   /** Batches done and in total this epoch. */
   done: number;
@@ -32,6 +33,7 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
+/** Draws training progress on a stream: a live bar on TTYs, plain lines elsewhere. */
 export class ProgressReporter {
   private lastTenth = -1;
   private drawn = false;

@@ -4,11 +4,13 @@
  */
 import type { TrainConfig } from './config.js';
 
+/** A named set of hyper-parameters with a one-line description of its source. */
 export interface Recipe {
   description: string;
   config: Partial<TrainConfig>;
 }
 
+/** The recipes `rla train --recipe` accepts. */
 export const RECIPES: Record<string, Recipe> = {
   cifar: {
     description:
@@ -79,6 +81,7 @@ export const RECIPES: Record<string, Recipe> = {
   },
 };
 
+/** Names of {@link RECIPES}. */
 export const RECIPE_NAMES = Object.keys(RECIPES);
 
 /** The config of `recipe` over the defaults, with `overrides` on top. Unknown recipes are an error. */

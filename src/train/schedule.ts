@@ -16,6 +16,7 @@ export type ScheduleSpec =
   | { kind: 'exponential'; gamma: number }
   | { kind: 'cosine'; warmupEpochs: number; warmupStartFactor: number; minLr: number };
 
+/** Schedule kinds accepted by `--schedule`. */
 export const SCHEDULE_KINDS = ['constant', 'multistep', 'step', 'exponential', 'cosine'] as const;
 
 /** Where training is: epoch (0-based), batch within it, batches per epoch, total epochs. */

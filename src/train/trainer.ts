@@ -27,9 +27,12 @@ import { learningRate } from './schedule.js';
 import type { SGD } from './sgd.js';
 import { createLocalStep, type StepResult, type TrainStep } from './step.js';
 
+/** The training checkpoint inside a run directory. */
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+/** The best-validation weights inside a run directory. */
 export const BEST_FILE = 'best.safetensors';
 
+/** The model, optimizer, data and run directory a {@link Trainer} works with. */
 export interface TrainerOptions {
   model: ClassifierModel;
   optimizer: SGD;
@@ -54,6 +57,7 @@ export interface TrainerOptions {
   afterStep?: (epoch: number, batch: number, result: StepResult) => void | Promise<void>;
 }
 
+/** How a run ended: completed (with best/test metrics), interrupted (checkpointed) or diverged. */
 export type TrainOutcome =
   | { status: 'completed'; best: TrainingState['best']; test: EvalResult | null; lastVal: EvalResult | null }
   | { status: 'interrupted'; epoch: number; batch: number; checkpoint: string }
@@ -70,6 +74,7 @@ export function describePosition(state: Pick<TrainingState, 'epoch' | 'batch'>):
     : `epoch ${state.epoch + 1} after batch ${state.batch}`;
 }
 
+/** Runs the epochs of a training run (see the module comment for its guarantees). */
 export class Trainer {
   private readonly step: TrainStep;
   private state: TrainingState;

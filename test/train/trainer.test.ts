@@ -3,13 +3,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+import type { Batch } from '../../src/data/loader.js';
 import { cifarPreprocessing } from '../../src/data/preprocessing.js';
 import { initBackend } from '../../src/engine/backend.js';
 import type { ClassifierModel } from '../../src/models/classifier.js';
 import { readTrainingCheckpoint, restoreTraining } from '../../src/train/checkpoint.js';
 import type { TrainConfig } from '../../src/train/config.js';
+import { evaluate } from '../../src/train/evaluate.js';
 import { type EpochRecord, epochHistory, readMetrics } from '../../src/train/metrics-log.js';
 import type { SGD } from '../../src/train/sgd.js';
+import { createLocalStep } from '../../src/train/step.js';
 import {
   BEST_FILE,
   CHECKPOINT_FILE,
@@ -17,6 +20,7 @@ import {
   type TrainerOptions,
   type TrainOutcome,
 } from '../../src/train/trainer.js';
+import { assertNoLeak } from '../helpers/tensors.js';
 import { snapshot, tempRunDir, tinyConfig, tinyLoaders, tinyModel, tinySgd } from './_tiny.js';
 
 const disposables: Array<{ dispose(): void }> = [];
@@ -120,6 +124,20 @@ describe('trainer: resume, keep-best, NaN stop', () => {
     assert.equal(records[0].best, true);
     const best = readFileSync(join(reference.runDir, BEST_FILE));
     assert.ok(best.length > 1000);
+  });
+
+  it('training steps and evaluation leave no tensor behind', async () => {
+    const config = tinyConfig();
+    const { model, optimizer } = setup(config, tempRunDir(), 1);
+    const { train, val } = tinyLoaders(config);
+    const step = createLocalStep(model, optimizer);
+    const batches: Batch[] = [];
+    for await (const batch of train.epoch(0)) batches.push(batch);
+    await step(batches[0], 0.01); // creates the momentum buffers
+    await assertNoLeak(async () => {
+      await step(batches[1], 0.01);
+      await evaluate(model, val);
+    }, 'step + evaluate');
   });
 
   it('a NaN loss stops the run before the update and leaves the last good checkpoint untouched', async () => {

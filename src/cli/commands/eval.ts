@@ -12,6 +12,7 @@ import { trainedModelInfo } from '../../train/model-file.js';
 import { BACKEND_OPTION, backendOption, integerOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';
 
+/** `rla eval --help`. */
 export const EVAL_USAGE = `usage: rla eval --weights FILE [--dataset NAME] [--data DIR] [options]
   --weights FILE       .safetensors (from rla train/convert) or an official .pth / .pth.tar
   --dataset NAME       ${DATASET_NAMES.join(' | ')} (default: the one the weights were trained on)
@@ -24,6 +25,7 @@ export const EVAL_USAGE = `usage: rla eval --weights FILE [--dataset NAME] [--da
 ${MODEL_OPTIONS_HELP}
   --backend B          auto | wasm | cpu | tensorflow`;
 
+/** Runs `rla eval`; returns the exit code. */
 export async function evalCommand(argv: string[], out: (line: string) => void): Promise<number> {
   const { values } = parseCommandArgs(
     argv,

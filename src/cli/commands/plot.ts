@@ -5,9 +5,11 @@ import { epochHistory, readMetrics } from '../../train/metrics-log.js';
 import { curveCharts } from '../../train/plot-svg.js';
 import { parseCommandArgs, UsageError } from '../args.js';
 
+/** `rla plot --help`. */
 export const PLOT_USAGE = `usage: rla plot <run-dir> [-o DIR]
   Reads <run-dir>/metrics.jsonl and writes accuracy.svg and loss.svg (into <run-dir>, or DIR)`;
 
+/** Runs `rla plot`; returns the exit code. */
 export async function plotCommand(argv: string[], out: (line: string) => void): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     argv,

@@ -16,6 +16,7 @@ import { trainedModelInfo } from '../../train/model-file.js';
 import { BACKEND_OPTION, backendOption, integerOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';
 
+/** `rla predict --help`. */
 export const PREDICT_USAGE = `usage: rla predict <image...> --weights FILE [options]
   --weights FILE       .safetensors (from rla train/convert) or an official .pth / .pth.tar
   --top N              classes to show per image (default 5)
@@ -36,6 +37,7 @@ function toNativeGeometry(image: RawImage, native: Preprocessing['native']): Raw
   return result;
 }
 
+/** Runs `rla predict`; returns the exit code. */
 export async function predictCommand(argv: string[], out: (line: string) => void): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     argv,

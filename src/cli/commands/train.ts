@@ -36,13 +36,14 @@ import {
 } from '../args.js';
 import { MODEL_OPTIONS, modelOptionsFrom } from '../model-args.js';
 
+/** `rla train --help`. */
 export const TRAIN_USAGE = `usage: rla train [--recipe NAME] [options]        (rla train --resume RUN_DIR [--epochs N])
   --recipe NAME          ${RECIPE_NAMES.join(' | ')} (default demo); every value below overrides it
 ${Object.entries(RECIPES)
   .map(([name, r]) => `                           ${name}: ${r.description}`)
   .join('\n')}
   --model NAME           registry model (rla list); --options JSON for createModel options
-  --dataset NAME         ${DATASET_NAMES.join(' | ')}
+  --dataset NAME         (the recipe's by default) ${DATASET_NAMES.join(' | ')}
   --data DIR             dataset directory (fashion-mnist defaults to Debian's /usr/share/datasets/fashion-mnist)
   --image-size N         model input side for imagefolder (default 224: RandomResizedCrop N, resize N*256/224)
   --epochs N  --batch-size N  --lr X  --momentum X  --weight-decay X  --nesterov | --no-nesterov
@@ -240,6 +241,7 @@ function progressStream(out: (line: string) => void): ProgressStream {
   return { isTTY: false, write: (text: string) => out(text.replace(/\n$/, '')) };
 }
 
+/** Runs `rla train`; returns the exit code (130 after Ctrl-C, 1 after a non-finite loss). */
 export async function trainCommand(argv: string[], out: (line: string) => void): Promise<number> {
   const { values } = parseCommandArgs(argv, OPTIONS, TRAIN_USAGE);
   if (values.help) {
