@@ -131,6 +131,14 @@ describe('wasm kernels rewritten by rla-net', () => {
     }
   });
 
+  it('AvgPoolGrad (shipped, used by the RLA hidden-state pooling) agrees', async () => {
+    const rng = new Rng(6);
+    const data = randomData(rng, 2 * 9 * 8 * 7);
+    await sameOnBoth('avgPool grad', () =>
+      tf.grad((x: tf.Tensor) => tf.sum(tf.square(tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid'))))(tf.tensor4d(data, [2, 9, 8, 7])),
+    );
+  });
+
   it('FusedBatchNorm (inference) as one multiply-add', async () => {
     const rng = new Rng(5);
     const x = randomData(rng, 2 * 5 * 5 * 12);
