@@ -14,8 +14,13 @@ export {
   type ModelIdentity,
   RLA_FORMAT,
   toPthBytes,
-  toSafetensorsBytes,
   torchStateDict,
+  toSafetensorsBytes,
 } from './save-checkpoint.js';
 export type { SourceTensor } from './source-tensor.js';
-export { detectFormat, readStateDict, type StateDictSource, type WeightsFormat } from './state-dict-source.js';
+export {
+  detectFormat,
+  readStateDict,
+  type StateDictSource,
+  type WeightsFormat,
+} from './state-dict-source.js';

@@ -29,7 +29,9 @@ function countBlocks(shapes: Shapes, stageKey: (s: number, b: number) => string)
 }
 
 function inferResNetFamily(shapes: Shapes, rla: boolean): InferredArchitecture {
-  const blockKey = rla ? (s: number, b: number) => `stages.${s}.${b}` : (s: number, b: number) => `layer${s + 1}.${b}`;
+  const blockKey = rla
+    ? (s: number, b: number) => `stages.${s}.${b}`
+    : (s: number, b: number) => `layer${s + 1}.${b}`;
   const layers = countBlocks(shapes, (s, b) => `${blockKey(s, b)}.conv1.weight`);
   const conv2 = shapes.get(`${blockKey(0, 0)}.conv2.weight`);
   const fc = shapes.get('fc.weight');
@@ -39,7 +41,8 @@ function inferResNetFamily(shapes: Shapes, rla: boolean): InferredArchitecture {
   const width = conv2[0];
   const groups = width / conv2[1];
   const resnext = groups === 32;
-  if (groups !== 1 && !resnext) throw new Error(`unsupported ResNet cardinality ${groups} (1 or 32 are registered)`);
+  if (groups !== 1 && !resnext)
+    throw new Error(`unsupported ResNet cardinality ${groups} (1 or 32 are registered)`);
   const widthPerGroup = width / groups;
   const depth = STANDARD_DEPTHS.find(([, l]) => l.every((n, i) => n === layers[i]))?.[0];
   const se = shapes.has(`${blockKey(0, 0)}.se.fc.0.weight`);
@@ -69,7 +72,10 @@ const NAMED_K = new Set([6, 12, 24, 32]);
 
 /** `_make_divisible(v, 8)` of the official MobileNetV2. */
 function makeDivisible(value: number, divisor = 8): number {
-  const rounded = Math.max(divisor, Math.floor(value + divisor / 2) - (Math.floor(value + divisor / 2) % divisor));
+  const rounded = Math.max(
+    divisor,
+    Math.floor(value + divisor / 2) - (Math.floor(value + divisor / 2) % divisor),
+  );
   return rounded < 0.9 * value ? rounded + divisor : rounded;
 }
 
@@ -77,7 +83,8 @@ function inferRlaMobileNet(shapes: Shapes, depthwise: boolean): InferredArchitec
   const convOut = shapes.get('conv_outs.0.weight');
   const stem = shapes.get('conv1.0.weight');
   const classifier = shapes.get('classifier.1.weight');
-  if (!convOut || !stem || !classifier) throw new Error('looks like an RLA-MobileNetV2 but conv_outs/conv1/classifier are missing');
+  if (!convOut || !stem || !classifier)
+    throw new Error('looks like an RLA-MobileNetV2 but conv_outs/conv1/classifier are missing');
   const k = convOut[0];
   const widthMult = MOBILENET_WIDTHS.find((w) => makeDivisible(32 * w) === stem[0]) ?? 1.0;
   const eca = [...shapes.keys()].some((key) => key.includes('.eca.') || key.endsWith('conv.3.conv.weight'));
@@ -95,10 +102,12 @@ function inferRlaMobileNet(shapes: Shapes, depthwise: boolean): InferredArchitec
 
 /** Guesses the architecture of a state dict (keys -> PyTorch-layout shapes). Throws when nothing fits. */
 export function inferArchitecture(shapes: Shapes): InferredArchitecture {
-  if (shapes.has('stages.0.0.conv1.weight') && shapes.has('recurrent_convs.0.weight')) return inferResNetFamily(shapes, true);
+  if (shapes.has('stages.0.0.conv1.weight') && shapes.has('recurrent_convs.0.weight'))
+    return inferResNetFamily(shapes, true);
   if (shapes.has('layer1.0.conv1.weight')) return inferResNetFamily(shapes, false);
   if (shapes.has('recurrent_dsconvs.0.weight')) return inferRlaMobileNet(shapes, true);
-  if (shapes.has('conv1.0.weight') && shapes.has('recurrent_convs.0.weight')) return inferRlaMobileNet(shapes, false);
+  if (shapes.has('conv1.0.weight') && shapes.has('recurrent_convs.0.weight'))
+    return inferRlaMobileNet(shapes, false);
   const sample = [...shapes.keys()].slice(0, 5).join(', ');
   throw new Error(`cannot infer the architecture from keys (${sample}, ...): pass --model <name>`);
 }

@@ -5,8 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Module, StateEntry } from '../nn/module.js';
-import { torchShapeOf } from '../nn/tensor-layout.js';
-import { fromTorchLayout } from '../nn/tensor-layout.js';
+import { fromTorchLayout, torchShapeOf } from '../nn/tensor-layout.js';
+import { editDistance } from '../util/edit-distance.js';
 import { CheckpointError } from '../weights/errors.js';
 import type { SourceTensor } from './source-tensor.js';
 import { type ReadStateDictOptions, readStateDict, type StateDictSource } from './state-dict-source.js';
@@ -70,23 +70,14 @@ export function nearestKey(key: string, candidates: Iterable<string>): string | 
   return best;
 }
 
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length];
-}
-
-function describeProblems(report: Omit<LoadReport, 'source'>, modelKeys: string[], fileName?: string): string {
+function describeProblems(
+  report: Omit<LoadReport, 'source'>,
+  modelKeys: string[],
+  fileName?: string,
+): string {
   const lines: string[] = [];
-  for (const m of report.mismatched) lines.push(`shape mismatch ${m.key}: model expects [${m.expected}], file has [${m.actual}]`);
+  for (const m of report.mismatched)
+    lines.push(`shape mismatch ${m.key}: model expects [${m.expected}], file has [${m.actual}]`);
   for (const key of report.missing) lines.push(`missing in file: ${key}`);
   for (const key of report.unexpected) {
     const near = nearestKey(key, modelKeys);
@@ -121,13 +112,24 @@ function checkTiedKeys(entries: StateEntry[], tensors: Map<string, SourceTensor>
 }
 
 /** Loads a parsed state dict into `model`; returns what did not fit. */
-export function loadStateDictSource(model: Module, source: StateDictSource, options: LoadCheckpointOptions = {}): LoadReport {
+export function loadStateDictSource(
+  model: Module,
+  source: StateDictSource,
+  options: LoadCheckpointOptions = {},
+): LoadReport {
   const strict = options.strict ?? true;
   const entries = model.stateEntries();
   const comparison = compareStateDict(entries, source.tensors);
-  const hasProblems = comparison.missing.length + comparison.unexpected.length + comparison.mismatched.length > 0;
+  const hasProblems =
+    comparison.missing.length + comparison.unexpected.length + comparison.mismatched.length > 0;
   if (strict && hasProblems) {
-    throw new CheckpointError(describeProblems(comparison, entries.map((e) => e.key), options.fileName));
+    throw new CheckpointError(
+      describeProblems(
+        comparison,
+        entries.map((e) => e.key),
+        options.fileName,
+      ),
+    );
   }
   checkTiedKeys(entries, source.tensors, options.fileName);
   const skip = new Set(comparison.mismatched.map((m) => m.key));
@@ -149,13 +151,20 @@ export function loadStateDictSource(model: Module, source: StateDictSource, opti
   } finally {
     tf.dispose([...native.values()]);
   }
-  return { ...comparison, source: { format: source.format, unwrappedFrom: source.unwrappedFrom, info: source.info } };
+  return {
+    ...comparison,
+    source: { format: source.format, unwrappedFrom: source.unwrappedFrom, info: source.info },
+  };
 }
 
 /**
  * Loads weights from file bytes into `model`: official `.pth` / `.pth.tar` (zip or legacy, plain state dicts or
  * trainer checkpoints with `module.` prefixes) or `.safetensors`. Strict by default.
  */
-export function loadCheckpoint(model: Module, bytes: Uint8Array, options: LoadCheckpointOptions = {}): LoadReport {
+export function loadCheckpoint(
+  model: Module,
+  bytes: Uint8Array,
+  options: LoadCheckpointOptions = {},
+): LoadReport {
   return loadStateDictSource(model, readStateDict(bytes, options), options);
 }

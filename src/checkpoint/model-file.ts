@@ -36,7 +36,12 @@ function architectureOf(source: StateDictSource, options: LoadModelOptions) {
   }
   const shapes = new Map([...source.tensors].map(([key, t]) => [key, t.shape] as const));
   const inferred = inferArchitecture(shapes);
-  return { name: inferred.name, fileOptions: inferred.options, chosenBy: `inferred: ${inferred.reason}`, inferred };
+  return {
+    name: inferred.name,
+    fileOptions: inferred.options,
+    chosenBy: `inferred: ${inferred.reason}`,
+    inferred,
+  };
 }
 
 /** Reads a weights file, builds the matching model and loads the weights (strict by default). */

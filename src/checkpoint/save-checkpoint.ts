@@ -27,7 +27,10 @@ export function torchStateDict(model: Module): Array<[string, TorchLayoutTensor]
   return model.stateEntries().map(({ key, tensor, layout }) => {
     if (tensor.dtype === 'int32') {
       const values = tensor.dataSync();
-      return [key, { dtype: 'int64', shape: tensor.shape, data: BigInt64Array.from(values, (v) => BigInt(v)) }];
+      return [
+        key,
+        { dtype: 'int64', shape: tensor.shape, data: BigInt64Array.from(values, (v) => BigInt(v)) },
+      ];
     }
     const torchTensor = toTorchLayout(tensor, layout);
     const data = torchTensor.dataSync() as Float32Array;
@@ -51,11 +54,20 @@ export function identityOf(model: ClassifierModel): ModelIdentity | null {
 }
 
 /** rla-net safetensors bytes: PyTorch layout, official keys, model identity in `__metadata__`. */
-export function toSafetensorsBytes(model: Module, identity: ModelIdentity | null, extra: Record<string, string> = {}): Uint8Array {
+export function toSafetensorsBytes(
+  model: Module,
+  identity: ModelIdentity | null,
+  extra: Record<string, string> = {},
+): Uint8Array {
   const entries = torchStateDict(model).map(
-    ([key, t]) => [key, { dtype: t.dtype === 'int64' ? 'I64' : 'F32', shape: t.shape, data: t.data }] as const,
+    ([key, t]) =>
+      [key, { dtype: t.dtype === 'int64' ? 'I64' : 'F32', shape: t.shape, data: t.data }] as const,
   );
-  const metadata: Record<string, string> = { format: RLA_FORMAT, format_version: RLA_FORMAT_VERSION, ...extra };
+  const metadata: Record<string, string> = {
+    format: RLA_FORMAT,
+    format_version: RLA_FORMAT_VERSION,
+    ...extra,
+  };
   if (identity) {
     metadata.model = identity.name;
     metadata.options = JSON.stringify(identity.options);
@@ -65,9 +77,12 @@ export function toSafetensorsBytes(model: Module, identity: ModelIdentity | null
 
 /** `.pth` bytes that `torch.load` reads as an OrderedDict state_dict; tied keys share one storage. */
 export function toPthBytes(model: Module, archiveName = 'archive'): Uint8Array {
-  const entries = torchStateDict(model).map(([key, t]) => [key, t as PthTensorInput] as [string, PthTensorInput]);
+  const entries = torchStateDict(model).map(
+    ([key, t]) => [key, t as PthTensorInput] as [string, PthTensorInput],
+  );
   const byOwner = new Map<unknown, string[]>();
-  for (const entry of model.stateEntries()) byOwner.set(entry.owner, [...(byOwner.get(entry.owner) ?? []), entry.key]);
+  for (const entry of model.stateEntries())
+    byOwner.set(entry.owner, [...(byOwner.get(entry.owner) ?? []), entry.key]);
   const sharedGroups = [...byOwner.values()].filter((keys) => keys.length > 1);
   return writeTorchCheckpoint(entries, { archiveName, sharedGroups });
 }

@@ -60,7 +60,10 @@ function scalarInfo(value: unknown): string | number | null {
 }
 
 /** Picks the weights dict out of a trainer checkpoint (or returns the object itself when it is the state dict). */
-function unwrap(root: Map<unknown, unknown>, useEma: boolean): { dict: Map<unknown, unknown>; from: string | null } {
+function unwrap(
+  root: Map<unknown, unknown>,
+  useEma: boolean,
+): { dict: Map<unknown, unknown>; from: string | null } {
   const order = useEma ? ['state_dict_ema', 'model_ema', 'state_dict', 'model'] : ['state_dict', 'model'];
   for (const key of order) {
     const candidate = root.get(key);
@@ -77,7 +80,8 @@ export function readStateDict(bytes: Uint8Array, options: ReadStateDictOptions =
   const info: Record<string, string | number> = {};
   const add = (rawKey: string, tensor: SourceTensor) => {
     const key = stripPrefixes(rawKey);
-    if (tensors.has(key)) throw new CheckpointError(`${context}key ${key} appears twice after removing prefixes`);
+    if (tensors.has(key))
+      throw new CheckpointError(`${context}key ${key} appears twice after removing prefixes`);
     tensors.set(key, tensor);
   };
   if (format === 'safetensors') {
@@ -88,7 +92,9 @@ export function readStateDict(bytes: Uint8Array, options: ReadStateDictOptions =
   }
   const root = readTorchCheckpoint(bytes, { fileName: options.fileName });
   if (!(root instanceof Map)) {
-    throw new CheckpointError(`${context}expected a dict of tensors (a state_dict or a trainer checkpoint), found ${typeof root}`);
+    throw new CheckpointError(
+      `${context}expected a dict of tensors (a state_dict or a trainer checkpoint), found ${typeof root}`,
+    );
   }
   const { dict, from } = unwrap(root, options.useEma ?? false);
   if (from !== null) {
@@ -98,7 +104,8 @@ export function readStateDict(bytes: Uint8Array, options: ReadStateDictOptions =
     }
   }
   for (const [key, value] of dict) {
-    if (typeof key !== 'string') throw new CheckpointError(`${context}state_dict has a non-string key ${String(key)}`);
+    if (typeof key !== 'string')
+      throw new CheckpointError(`${context}state_dict has a non-string key ${String(key)}`);
     if (!(value instanceof TorchTensor)) {
       throw new CheckpointError(`${context}state_dict entry ${key} is not a tensor (${describe(value)})`);
     }

@@ -3,6 +3,7 @@
  * are the one entry point for building models (CLI, checkpoints, tests all go through it).
  */
 import type { RLAInput } from '../layers/rla-update.js';
+import { editDistance } from '../util/edit-distance.js';
 import type { ClassifierModel } from './classifier.js';
 
 /** Options a model may accept; each registry entry lists the ones it honours. */
@@ -94,18 +95,4 @@ export function listModels(filter?: string): string[] {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length];
 }
