@@ -3,9 +3,14 @@
  * state_dict names and numbers. Tensors are NHWC float32 unless a function says otherwise.
  */
 
+export * from './checkpoint/index.js';
+export {
+  type LoadedModel,
+  type LoadModelOptions,
+  loadModelFile,
+  saveModelFile,
+} from './checkpoint/model-file.js';
 export { countMacs, countParams, countThopParams, paperFormat } from './count/count.js';
-export { type BackendName, type BackendOptions, currentBackend, initBackend } from './engine/backend.js';
-export { leanVariableGrads } from './engine/kernels/lean-backward.js';
 export { loadCifar10, loadCifar100 } from './data/cifar.js';
 export {
   DatasetError,
@@ -28,6 +33,8 @@ export {
 } from './data/preprocessing.js';
 export { DATASET_NAMES, type DatasetSplits, openDataset } from './data/sources.js';
 export { applyTransforms, type TransformOp } from './data/transforms.js';
+export { type BackendName, type BackendOptions, currentBackend, initBackend } from './engine/backend.js';
+export { leanVariableGrads } from './engine/kernels/lean-backward.js';
 export type { DenseSharing } from './layers/cifar/dense-block.js';
 export type {
   CifarRecurrentConv,
@@ -58,9 +65,6 @@ export { OFFICIAL_RLA, RLA_ABLATIONS, type RLAVariant } from './models/rla-varia
 export { Rng } from './nn/init.js';
 export { Buffer, Module, ModuleList, Parameter, type StateEntry } from './nn/module.js';
 export { fromTorchLayout, type TorchLayout, torchShapeOf, toTorchLayout } from './nn/tensor-layout.js';
-export { createWorkerPool, type WorkerPoolOptions, WorkerError, WorkerPool } from './parallel/pool.js';
-export type { ImageBatch, LabelBatch, TrainStepOptions, TrainStepResult } from './parallel/pool.js';
-export { createPoolStep } from './parallel/pool-step.js';
 export {
   buildOnnxModel,
   createInferenceSession,
@@ -70,8 +74,9 @@ export {
   OnnxClassifier,
   registerOnnxEmitter,
 } from './onnx/index.js';
-export * from './checkpoint/index.js';
-export { type LoadedModel, type LoadModelOptions, loadModelFile, saveModelFile } from './checkpoint/model-file.js';
+export type { ImageBatch, LabelBatch, TrainStepOptions, TrainStepResult } from './parallel/pool.js';
+export { createWorkerPool, WorkerError, WorkerPool, type WorkerPoolOptions } from './parallel/pool.js';
+export { createPoolStep } from './parallel/pool-step.js';
 export { readTrainingCheckpoint, restoreTraining, saveTrainingCheckpoint } from './train/checkpoint.js';
 export { DEFAULT_CONFIG, type TrainConfig } from './train/config.js';
 export { type EvalResult, evaluate } from './train/evaluate.js';

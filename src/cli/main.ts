@@ -32,7 +32,10 @@ function usage(): string {
 }
 
 /** Runs the CLI with `argv` (without node and script); returns the exit code. Output goes to stdout/stderr. */
-export async function main(argv: string[], out: (line: string) => void = (line) => console.log(line)): Promise<number> {
+export async function main(
+  argv: string[],
+  out: (line: string) => void = (line) => console.log(line),
+): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     out(usage());

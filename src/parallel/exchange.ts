@@ -20,9 +20,14 @@ export class GradientExchange {
     readonly length: number,
   ) {
     if (buffer.byteLength < GradientExchange.byteLength(workers, length)) {
-      throw new Error(`exchange buffer of ${buffer.byteLength} bytes is too small for ${workers}x${length} floats`);
+      throw new Error(
+        `exchange buffer of ${buffer.byteLength} bytes is too small for ${workers}x${length} floats`,
+      );
     }
-    this.slots = Array.from({ length: workers }, (_, w) => new Float32Array(buffer, w * length * FLOAT_BYTES, length));
+    this.slots = Array.from(
+      { length: workers },
+      (_, w) => new Float32Array(buffer, w * length * FLOAT_BYTES, length),
+    );
   }
 
   /** Bytes needed for `workers` slots of `length` floats. */
@@ -32,7 +37,11 @@ export class GradientExchange {
 
   /** Allocates a zeroed exchange. */
   static allocate(workers: number, length: number): GradientExchange {
-    return new GradientExchange(new SharedArrayBuffer(GradientExchange.byteLength(workers, length)), workers, length);
+    return new GradientExchange(
+      new SharedArrayBuffer(GradientExchange.byteLength(workers, length)),
+      workers,
+      length,
+    );
   }
 
   /** Worker `w`'s slot (slot 0 receives the reduced result). */
@@ -42,7 +51,8 @@ export class GradientExchange {
 
   /** slot0[i] = sum over w of weights[w] * slot_w[i] for i in [begin, end); slots with weight 0 are skipped. */
   reduce(begin: number, end: number, weights: readonly number[]): void {
-    if (weights.length !== this.workers) throw new Error(`${weights.length} weights for ${this.workers} slots`);
+    if (weights.length !== this.workers)
+      throw new Error(`${weights.length} weights for ${this.workers} slots`);
     const used = weights.map((weight, w) => [weight, w] as const).filter(([weight]) => weight !== 0);
     const target = this.slots[0];
     const sources = used.map(([, w]) => this.slots[w]);

@@ -78,7 +78,9 @@ async function imageData(images: ImageBatch): Promise<{ data: Float32Array; shap
     return { data: (await images.data()) as Float32Array, shape: images.shape };
   }
   if (images.data.length !== images.shape.reduce((p, d) => p * d, 1)) {
-    throw new Error(`image data has ${images.data.length} values, shape [${images.shape}] needs another count`);
+    throw new Error(
+      `image data has ${images.data.length} values, shape [${images.shape}] needs another count`,
+    );
   }
   return images;
 }
@@ -103,7 +105,8 @@ export class WorkerPool {
   /** Starts the workers, builds identical replicas (worker 0's initial weights are copied to the others). */
   static async create(options: WorkerPoolOptions): Promise<WorkerPool> {
     const count = options.workers ?? availableParallelism();
-    if (!Number.isInteger(count) || count < 1) throw new Error(`workers must be a positive integer, got ${count}`);
+    if (!Number.isInteger(count) || count < 1)
+      throw new Error(`workers must be a positive integer, got ${count}`);
     let pool: WorkerPool | null = null;
     const handles: WorkerHandle[] = [];
     const onFailure = (error: Error) => pool?.fail(error);
@@ -146,7 +149,9 @@ export class WorkerPool {
     if (this.size > 1) {
       // Models built with a random seed differ; worker 0's weights become everyone's.
       const entries = await this.handles[0].request<TransferredTensor[]>({ type: 'getState' });
-      await Promise.all(this.handles.slice(1).map((handle) => handle.request({ type: 'loadState', entries })));
+      await Promise.all(
+        this.handles.slice(1).map((handle) => handle.request({ type: 'loadState', entries })),
+      );
     }
   }
 
@@ -184,7 +189,9 @@ export class WorkerPool {
     let begin = 0;
     return shardSizes(n, this.size).map((count) => {
       const slice: BatchSlice | null =
-        count === 0 ? null : { images: imageBuffer, labels: labelBuffer, imageShape: [h, w, c], begin, count };
+        count === 0
+          ? null
+          : { images: imageBuffer, labels: labelBuffer, imageShape: [h, w, c], begin, count };
       begin += count;
       return slice;
     });
@@ -194,7 +201,11 @@ export class WorkerPool {
    * One data-parallel SGD step on a batch (NHWC images, class labels). When any shard's loss is not finite the
    * weights are left as they were (the running statistics are still averaged, so the replicas stay identical).
    */
-  trainStep(images: ImageBatch, labels: LabelBatch, options: TrainStepOptions = {}): Promise<TrainStepResult> {
+  trainStep(
+    images: ImageBatch,
+    labels: LabelBatch,
+    options: TrainStepOptions = {},
+  ): Promise<TrainStepResult> {
     return this.enqueue(async () => {
       const data = await imageData(images);
       const slices = this.slices(data, await labelData(labels));
@@ -270,7 +281,8 @@ export class WorkerPool {
       const entries: TransferredTensor[] = [];
       for (const [key, tensor] of state) {
         const dtype = tensor.dtype === 'int32' ? 'int32' : 'float32';
-        const data = dtype === 'int32' ? Int32Array.from(await tensor.data()) : Float32Array.from(await tensor.data());
+        const data =
+          dtype === 'int32' ? Int32Array.from(await tensor.data()) : Float32Array.from(await tensor.data());
         entries.push({ key, shape: [...tensor.shape], dtype, data });
       }
       await Promise.all(this.handles.map((handle) => handle.request({ type: 'loadState', entries })));
@@ -282,7 +294,11 @@ export class WorkerPool {
    * @internal
    */
   crashWorkerForTesting(worker: number, message: string): Promise<void> {
-    return this.handles[worker].request({ type: 'fail', message }).then(() => undefined);
+    // The request itself may be answered by the crash it causes: either outcome means the worker is failing.
+    return this.handles[worker].request({ type: 'fail', message }).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /** Stops every worker thread and waits until they have exited. Idempotent. */

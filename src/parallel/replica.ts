@@ -22,9 +22,12 @@ function readInto(tensor: tf.Tensor, target: Float32Array, offset: number): void
   target.set(values as Float32Array, offset);
 }
 
-/** A float32 tensor holding a copy of `values` (the cpu backend would otherwise alias shared memory). */
+/**
+ * A float32 tensor holding a copy of `values` (views on shared memory). The wasm backend copies into its heap
+ * anyway; the cpu backend would keep the array itself, which the next step overwrites, so it gets a copy.
+ */
 function tensorFrom(values: Float32Array, shape: number[]): tf.Tensor {
-  return tf.tensor(values.slice(), shape, 'float32');
+  return tf.tensor(isWasmBackend(tf.backend()) ? values : values.slice(), shape, 'float32');
 }
 
 function sizeOf(shape: readonly number[]): number {
@@ -200,5 +203,4 @@ export class Replica {
       tf.dispose([...tensors.values()]);
     }
   }
-
 }

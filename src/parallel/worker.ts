@@ -55,7 +55,8 @@ async function handle(request: PostedRequest): Promise<{ result: unknown; transf
 
 port.on('message', (request: PostedRequest) => {
   handle(request).then(
-    ({ result, transfer }) => port.postMessage({ id: request.id, ok: true, result } satisfies WorkerReply, transfer),
+    ({ result, transfer }) =>
+      port.postMessage({ id: request.id, ok: true, result } satisfies WorkerReply, transfer),
     (error: unknown) => {
       const e = error instanceof Error ? error : new Error(String(error));
       port.postMessage({

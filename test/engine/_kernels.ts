@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
 import '../../src/engine/gradients.js';
-import { Rng } from '../../src/nn/init.js';
+import type { Rng } from '../../src/nn/init.js';
 
 /** Uniform values in [-1, 1) from a seeded generator. */
 export function randomData(rng: Rng, size: number): Float32Array {
@@ -34,7 +34,12 @@ export function runKernel(name: string, inputs: Record<string, tf.Tensor>, attrs
 }
 
 /** Explicit NHWC padding as tfjs kernels take it. */
-export function explicitPad(top: number, bottom: number, left: number, right: number): tf.backend_util.ExplicitPadding {
+export function explicitPad(
+  top: number,
+  bottom: number,
+  left: number,
+  right: number,
+): tf.backend_util.ExplicitPadding {
   return [
     [0, 0],
     [top, bottom],
@@ -54,7 +59,15 @@ export interface ConvCase {
 
 /** Output shape and padding of a case, from tfjs's own geometry (independent of rla-net's kernels). */
 export function caseGeometry(c: ConvCase) {
-  return tf.backend_util.computeConv2DInfo(c.xShape, c.filterShape, c.strides, c.dilations, c.pad, undefined, c.depthwise);
+  return tf.backend_util.computeConv2DInfo(
+    c.xShape,
+    c.filterShape,
+    c.strides,
+    c.dilations,
+    c.pad,
+    undefined,
+    c.depthwise,
+  );
 }
 
 /**
@@ -82,7 +95,8 @@ export function referenceFilterGradient(c: ConvCase, x: Float32Array, dy: Float3
               const xv = x[((b * h + iy) * w + ix) * cin + ci];
               for (let f = 0; f < fout; f++) {
                 const co = c.depthwise ? ci * fout + f : f;
-                out[((ky * kw + kx) * cin + ci) * fout + f] += xv * dy[((b * oh + oy) * ow + ox) * outChannels + co];
+                out[((ky * kw + kx) * cin + ci) * fout + f] +=
+                  xv * dy[((b * oh + oy) * ow + ox) * outChannels + co];
               }
             }
           }
@@ -112,7 +126,9 @@ export function referenceInputGradient(c: ConvCase, filter: Float32Array, dy: Fl
               let sum = 0;
               for (let f = 0; f < fout; f++) {
                 const co = c.depthwise ? ci * fout + f : f;
-                sum += filter[((ky * kw + kx) * cin + ci) * fout + f] * dy[((b * oh + oy) * ow + ox) * outChannels + co];
+                sum +=
+                  filter[((ky * kw + kx) * cin + ci) * fout + f] *
+                  dy[((b * oh + oy) * ow + ox) * outChannels + co];
               }
               out[((b * h + iy) * w + ix) * cin + ci] += sum;
             }

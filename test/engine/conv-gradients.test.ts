@@ -32,7 +32,12 @@ function randomCase(rng: Rng, depthwise: boolean): ConvCase {
     const padKind = pick(rng, ['valid', 'same', 'explicit'] as const);
     const pad =
       padKind === 'explicit'
-        ? explicitPad(randomInt(rng, 0, kh - 1), randomInt(rng, 0, kh - 1), randomInt(rng, 0, kw - 1), randomInt(rng, 0, kw - 1))
+        ? explicitPad(
+            randomInt(rng, 0, kh - 1),
+            randomInt(rng, 0, kh - 1),
+            randomInt(rng, 0, kw - 1),
+            randomInt(rng, 0, kw - 1),
+          )
         : padKind;
     const channels = pick(rng, [1, 2, 3, 5, 8]);
     const outer = depthwise ? pick(rng, [1, 2, 3]) : pick(rng, [1, 2, 4, 7]);
@@ -51,14 +56,70 @@ function randomCase(rng: Rng, depthwise: boolean): ConvCase {
 
 /** Cases large enough to take the alias-free transpose and chunked paths, shaped like ResNet layers. */
 const LAYER_CASES: ConvCase[] = [
-  { xShape: [4, 16, 16, 64], filterShape: [3, 3, 64, 32], strides: [1, 1], dilations: [1, 1], pad: 'same', depthwise: false },
-  { xShape: [4, 16, 16, 96], filterShape: [1, 1, 96, 64], strides: [1, 1], dilations: [1, 1], pad: 'valid', depthwise: false },
-  { xShape: [4, 16, 16, 64], filterShape: [1, 1, 64, 128], strides: [2, 2], dilations: [1, 1], pad: 'valid', depthwise: false },
-  { xShape: [2, 15, 15, 32], filterShape: [3, 3, 32, 48], strides: [2, 2], dilations: [1, 1], pad: explicitPad(1, 1, 1, 1), depthwise: false },
-  { xShape: [2, 32, 32, 3], filterShape: [7, 7, 3, 16], strides: [2, 2], dilations: [1, 1], pad: explicitPad(3, 3, 3, 3), depthwise: false },
-  { xShape: [2, 2, 2, 64], filterShape: [3, 3, 64, 64], strides: [2, 2], dilations: [1, 1], pad: explicitPad(1, 1, 1, 1), depthwise: false },
-  { xShape: [2, 16, 16, 96], filterShape: [3, 3, 96, 1], strides: [2, 2], dilations: [1, 1], pad: explicitPad(1, 1, 1, 1), depthwise: true },
-  { xShape: [2, 8, 8, 128], filterShape: [3, 3, 128, 4], strides: [1, 1], dilations: [1, 1], pad: explicitPad(1, 1, 1, 1), depthwise: true },
+  {
+    xShape: [4, 16, 16, 64],
+    filterShape: [3, 3, 64, 32],
+    strides: [1, 1],
+    dilations: [1, 1],
+    pad: 'same',
+    depthwise: false,
+  },
+  {
+    xShape: [4, 16, 16, 96],
+    filterShape: [1, 1, 96, 64],
+    strides: [1, 1],
+    dilations: [1, 1],
+    pad: 'valid',
+    depthwise: false,
+  },
+  {
+    xShape: [4, 16, 16, 64],
+    filterShape: [1, 1, 64, 128],
+    strides: [2, 2],
+    dilations: [1, 1],
+    pad: 'valid',
+    depthwise: false,
+  },
+  {
+    xShape: [2, 15, 15, 32],
+    filterShape: [3, 3, 32, 48],
+    strides: [2, 2],
+    dilations: [1, 1],
+    pad: explicitPad(1, 1, 1, 1),
+    depthwise: false,
+  },
+  {
+    xShape: [2, 32, 32, 3],
+    filterShape: [7, 7, 3, 16],
+    strides: [2, 2],
+    dilations: [1, 1],
+    pad: explicitPad(3, 3, 3, 3),
+    depthwise: false,
+  },
+  {
+    xShape: [2, 2, 2, 64],
+    filterShape: [3, 3, 64, 64],
+    strides: [2, 2],
+    dilations: [1, 1],
+    pad: explicitPad(1, 1, 1, 1),
+    depthwise: false,
+  },
+  {
+    xShape: [2, 16, 16, 96],
+    filterShape: [3, 3, 96, 1],
+    strides: [2, 2],
+    dilations: [1, 1],
+    pad: explicitPad(1, 1, 1, 1),
+    depthwise: true,
+  },
+  {
+    xShape: [2, 8, 8, 128],
+    filterShape: [3, 3, 128, 4],
+    strides: [1, 1],
+    dilations: [1, 1],
+    pad: explicitPad(1, 1, 1, 1),
+    depthwise: true,
+  },
 ];
 
 interface CaseData {
@@ -70,7 +131,12 @@ interface CaseData {
 
 function caseData(rng: Rng, c: ConvCase): CaseData {
   const info = caseGeometry(c);
-  const outShape: [number, number, number, number] = [c.xShape[0], info.outHeight, info.outWidth, info.outChannels];
+  const outShape: [number, number, number, number] = [
+    c.xShape[0],
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+  ];
   return {
     x: randomData(rng, tf.util.sizeFromShape(c.xShape)),
     filter: randomData(rng, tf.util.sizeFromShape(c.filterShape)),
@@ -105,7 +171,10 @@ function filterGradientKernel(c: ConvCase, d: CaseData): tf.Tensor {
 function assertNear(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): number {
   const scale = Math.max(1, maxAbs(expected));
   const diff = maxAbsDiff(actual, expected);
-  assert.ok(diff <= 1e-4 * scale, `${what}: max abs diff ${diff.toExponential(2)} > 1e-4 * ${scale.toFixed(2)}`);
+  assert.ok(
+    diff <= 1e-4 * scale,
+    `${what}: max abs diff ${diff.toExponential(2)} > 1e-4 * ${scale.toFixed(2)}`,
+  );
   return diff / scale;
 }
 
@@ -113,7 +182,11 @@ function assertNear(actual: ArrayLike<number>, expected: ArrayLike<number>, what
  * convolutions, and its cpu kernel ignores dilation), against tfjs's cpu kernel. */
 async function checkInputGradient(c: ConvCase, d: CaseData): Promise<number> {
   const actual = await valuesOn('wasm', () => inputGradientKernel(c, d));
-  const worst = assertNear(actual, referenceInputGradient(c, d.filter, d.dy), `input gradient, ${describeCase(c)}`);
+  const worst = assertNear(
+    actual,
+    referenceInputGradient(c, d.filter, d.dy),
+    `input gradient, ${describeCase(c)}`,
+  );
   if (c.dilations[0] !== 1 || c.dilations[1] !== 1) return worst;
   const cpu = await valuesOn('cpu', () => inputGradientKernel(c, d));
   return Math.max(worst, assertNear(actual, cpu, `input gradient vs cpu kernel, ${describeCase(c)}`));

@@ -14,7 +14,13 @@ import { assertClose, maxAbs } from '../helpers/tensors.js';
 import { randomData } from './_kernels.js';
 
 /** Training-mode BatchNorm backward in float64: dx, dgamma, dbeta for x [M, C] (M = N*H*W). */
-function referenceBatchNormBackward(x: Float32Array, dy: Float32Array, gamma: Float32Array, channels: number, eps: number) {
+function referenceBatchNormBackward(
+  x: Float32Array,
+  dy: Float32Array,
+  gamma: Float32Array,
+  channels: number,
+  eps: number,
+) {
   const m = x.length / channels;
   const dx = new Float64Array(x.length);
   const dgamma = new Float64Array(channels);
@@ -38,7 +44,8 @@ function referenceBatchNormBackward(x: Float32Array, dy: Float32Array, gamma: Fl
     dbeta[c] = sumDy;
     for (let i = 0; i < m; i++) {
       const xhat = (x[i * channels + c] - mean) * invStd;
-      dx[i * channels + c] = ((gamma[c] * invStd) / m) * (m * dy[i * channels + c] - sumDy - xhat * sumDyXhat);
+      dx[i * channels + c] =
+        ((gamma[c] * invStd) / m) * (m * dy[i * channels + c] - sumDy - xhat * sumDyXhat);
     }
   }
   return { dx, dgamma, dbeta };
@@ -58,13 +65,24 @@ describe('lean gradients', () => {
       const variables = [bn.weight.variable, bn.bias.variable];
       const input = tf.variable(tf.tensor4d(x, shape));
       const { grads } = tf.variableGrads(
-        () => tf.sum(tf.mul(bn.forward(input as unknown as tf.Tensor4D), tf.tensor4d(dy, shape))) as tf.Scalar,
+        () =>
+          tf.sum(tf.mul(bn.forward(input as unknown as tf.Tensor4D), tf.tensor4d(dy, shape))) as tf.Scalar,
         [input, ...variables],
       );
       const reference = referenceBatchNormBackward(x, dy, gamma, 6, 1e-5);
       assertClose(grads[input.name].dataSync(), reference.dx, 1e-4 * maxAbs(reference.dx), 'dx');
-      assertClose(grads[bn.weight.variable.name].dataSync(), reference.dgamma, 1e-4 * maxAbs(reference.dgamma), 'dgamma');
-      assertClose(grads[bn.bias.variable.name].dataSync(), reference.dbeta, 1e-4 * maxAbs(reference.dbeta), 'dbeta');
+      assertClose(
+        grads[bn.weight.variable.name].dataSync(),
+        reference.dgamma,
+        1e-4 * maxAbs(reference.dgamma),
+        'dgamma',
+      );
+      assertClose(
+        grads[bn.bias.variable.name].dataSync(),
+        reference.dbeta,
+        1e-4 * maxAbs(reference.dbeta),
+        'dbeta',
+      );
       tf.dispose([input, ...Object.values(grads)]);
       bn.dispose();
     });
@@ -73,7 +91,9 @@ describe('lean gradients', () => {
   it('Mean, Sum and Relu gradients', async () => {
     await initBackend({ backend: 'wasm' });
     const x = tf.tensor3d([-1, 2, 0, 4, -5, 6, 7, -8, 9, 10, 11, -12], [2, 3, 2]);
-    const g = tf.grad((t: tf.Tensor) => tf.add(tf.sum(tf.mul(tf.mean(t, [0, 1]), tf.tensor1d([1, 2]))), tf.sum(tf.relu(t))))(x);
+    const g = tf.grad((t: tf.Tensor) =>
+      tf.add(tf.sum(tf.mul(tf.mean(t, [0, 1]), tf.tensor1d([1, 2]))), tf.sum(tf.relu(t))),
+    )(x);
     const expected = Array.from(x.dataSync()).map((v, i) => (i % 2 === 0 ? 1 : 2) / 6 + (v > 0 ? 1 : 0));
     assertClose(g.dataSync(), expected, 1e-6, 'gradient');
     tf.dispose([x, g]);
@@ -118,7 +138,12 @@ function peakLiveBytes(fn: () => void): number {
 describe('leanVariableGrads', () => {
   it('gives tf.variableGrads bit for bit, with a lower memory peak and no leaked tensor', async (t) => {
     await initBackend({ backend: 'wasm' });
-    const model = createModel('rla_resnet50', { layers: [1, 1, 1, 1], widthPerGroup: 8, numClasses: 10, seed: 3 });
+    const model = createModel('rla_resnet50', {
+      layers: [1, 1, 1, 1],
+      widthPerGroup: 8,
+      numClasses: 10,
+      seed: 3,
+    });
     // Training mode normalises with batch statistics, so both passes compute the same function.
     model.train();
     const x = tf.randomNormal([4, 96, 96, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
@@ -128,22 +153,37 @@ describe('leanVariableGrads', () => {
     const run = (lean: boolean) => {
       let result: { value: tf.Scalar; grads: tf.NamedTensorMap } | null = null;
       const peak = peakLiveBytes(() => {
-        result = lean ? leanVariableGrads(loss, variables) : (tf.variableGrads(loss, variables) as typeof result);
+        result = lean
+          ? leanVariableGrads(loss, variables)
+          : (tf.variableGrads(loss, variables) as typeof result);
       });
       return { ...result!, peak };
     };
     const reference = run(false);
     const before = tf.memory().numTensors;
     const lean = run(true);
-    assert.equal(tf.memory().numTensors - before, 1 + Object.keys(lean.grads).length, 'only the value and grads remain');
+    assert.equal(
+      tf.memory().numTensors - before,
+      1 + Object.keys(lean.grads).length,
+      'only the value and grads remain',
+    );
     assert.equal(lean.value.dataSync()[0], reference.value.dataSync()[0]);
     assert.deepEqual(Object.keys(lean.grads).sort(), Object.keys(reference.grads).sort());
     for (const [name, grad] of Object.entries(reference.grads)) {
       assert.deepEqual(lean.grads[name].dataSync(), grad.dataSync(), name);
     }
     assert.ok(lean.peak < 0.8 * reference.peak, `peak ${lean.peak} vs ${reference.peak} bytes`);
-    t.diagnostic(`peak live wasm memory: ${(lean.peak / 1e6).toFixed(1)} MB lean, ${(reference.peak / 1e6).toFixed(1)} MB tfjs`);
-    tf.dispose([x, labels, lean.value, reference.value, ...Object.values(lean.grads), ...Object.values(reference.grads)]);
+    t.diagnostic(
+      `peak live wasm memory: ${(lean.peak / 1e6).toFixed(1)} MB lean, ${(reference.peak / 1e6).toFixed(1)} MB tfjs`,
+    );
+    tf.dispose([
+      x,
+      labels,
+      lean.value,
+      reference.value,
+      ...Object.values(lean.grads),
+      ...Object.values(reference.grads),
+    ]);
     model.dispose();
   });
 });

@@ -14,10 +14,16 @@ import { toTorchLayout } from '../../src/nn/tensor-layout.js';
 import { nhwcInput, officialBytes, RESNET_FIXTURES, readFixtureTensors } from '../helpers/fixtures.js';
 import { assertClose, maxAbs, maxAbsDiff } from '../helpers/tensors.js';
 
-type Differentiate = (f: () => tf.Scalar, variables: tf.Variable[]) => { value: tf.Scalar; grads: tf.NamedTensorMap };
+type Differentiate = (
+  f: () => tf.Scalar,
+  variables: tf.Variable[],
+) => { value: tf.Scalar; grads: tf.NamedTensorMap };
 
 const ENGINES: Array<[string, Differentiate]> = [
-  ['tf.variableGrads', (f, variables) => tf.variableGrads(f, variables) as { value: tf.Scalar; grads: tf.NamedTensorMap }],
+  [
+    'tf.variableGrads',
+    (f, variables) => tf.variableGrads(f, variables) as { value: tf.Scalar; grads: tf.NamedTensorMap },
+  ],
   ['leanVariableGrads', leanVariableGrads],
 ];
 

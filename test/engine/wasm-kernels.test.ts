@@ -33,12 +33,19 @@ describe('wasm kernels rewritten by rla-net', () => {
       const what = `shape [${shape}] begin [${begin}] size [${size}] strides [${strides}]`;
       await sameOnBoth(`slice ${what}`, () => tf.slice(tf.tensor(data, shape), begin, size));
       await sameOnBoth(`stridedSlice ${what}`, () =>
-        tf.stridedSlice(tf.tensor(data, shape), begin, begin.map((b, a) => b + size[a]), strides),
+        tf.stridedSlice(
+          tf.tensor(data, shape),
+          begin,
+          begin.map((b, a) => b + size[a]),
+          strides,
+        ),
       );
       const first = randomInt(rng, 0, shape[axis]);
       await sameOnBoth(`split axis ${axis} of ${what}`, () => {
         return tf.concat(
-          tf.split(tf.tensor(data, shape), [first, shape[axis] - first], axis).map((t) => tf.reverse(t, axis)),
+          tf
+            .split(tf.tensor(data, shape), [first, shape[axis] - first], axis)
+            .map((t) => tf.reverse(t, axis)),
           axis,
         );
       });
@@ -80,8 +87,10 @@ describe('wasm kernels rewritten by rla-net', () => {
     ]) {
       for (const transposeA of [false, true]) {
         for (const transposeB of [false, true]) {
-          const aShape = batchA === 1 ? (transposeA ? [k, m] : [m, k]) : transposeA ? [batchA, k, m] : [batchA, m, k];
-          const bShape = batchB === 1 ? (transposeB ? [n, k] : [k, n]) : transposeB ? [batchB, n, k] : [batchB, k, n];
+          const aShape =
+            batchA === 1 ? (transposeA ? [k, m] : [m, k]) : transposeA ? [batchA, k, m] : [batchA, m, k];
+          const bShape =
+            batchB === 1 ? (transposeB ? [n, k] : [k, n]) : transposeB ? [batchB, n, k] : [batchB, k, n];
           if (batchA !== batchB && (aShape.length !== 3 || bShape.length !== 2)) continue;
           const a = randomData(rng, tf.util.sizeFromShape(aShape));
           const b = randomData(rng, tf.util.sizeFromShape(bShape));
@@ -135,16 +144,25 @@ describe('wasm kernels rewritten by rla-net', () => {
     const rng = new Rng(6);
     const data = randomData(rng, 2 * 9 * 8 * 7);
     await sameOnBoth('avgPool grad', () =>
-      tf.grad((x: tf.Tensor) => tf.sum(tf.square(tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid'))))(tf.tensor4d(data, [2, 9, 8, 7])),
+      tf.grad((x: tf.Tensor) => tf.sum(tf.square(tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid'))))(
+        tf.tensor4d(data, [2, 9, 8, 7]),
+      ),
     );
   });
 
   it('FusedBatchNorm (inference) as one multiply-add', async () => {
     const rng = new Rng(5);
     const x = randomData(rng, 2 * 5 * 5 * 12);
-    const stats = [randomData(rng, 12), randomData(rng, 12).map((v) => v + 1.5), randomData(rng, 12), randomData(rng, 12)];
-    await sameOnBoth('batchNorm', () =>
-      tf.batchNorm(tf.tensor4d(x, [2, 5, 5, 12]), stats[0], stats[1], stats[2], stats[3], 1e-5),
-    1e-5);
+    const stats = [
+      randomData(rng, 12),
+      randomData(rng, 12).map((v) => v + 1.5),
+      randomData(rng, 12),
+      randomData(rng, 12),
+    ];
+    await sameOnBoth(
+      'batchNorm',
+      () => tf.batchNorm(tf.tensor4d(x, [2, 5, 5, 12]), stats[0], stats[1], stats[2], stats[3], 1e-5),
+      1e-5,
+    );
   });
 });

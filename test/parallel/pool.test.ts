@@ -11,7 +11,12 @@ import { initBackend } from '../../src/engine/backend.js';
 import { createModel, type ModelOptions } from '../../src/models/index.js';
 import type { Parameter } from '../../src/nn/module.js';
 import { toTorchLayout } from '../../src/nn/tensor-layout.js';
-import { createWorkerPool, liveWorkerThreads, WorkerError, type WorkerPool } from '../../src/parallel/pool.js';
+import {
+  createWorkerPool,
+  liveWorkerThreads,
+  WorkerError,
+  type WorkerPool,
+} from '../../src/parallel/pool.js';
 import { SGD } from '../../src/train/sgd.js';
 import { nhwcInput, officialBytes, RESNET_FIXTURES, readFixtureTensors } from '../helpers/fixtures.js';
 import { assertClose, maxAbs } from '../helpers/tensors.js';
@@ -27,13 +32,14 @@ function images(count: number, size: number, seed: number): tf.Tensor4D {
 }
 
 async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 100 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  for (let i = 0; i < 600 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
   assert.ok(condition(), what);
 }
 
 function assertSameState(a: Map<string, tf.Tensor>, b: Map<string, tf.Tensor>, what: string): void {
   assert.deepEqual([...a.keys()], [...b.keys()]);
-  for (const [key, tensor] of a) assert.deepEqual(tensor.dataSync(), b.get(key)!.dataSync(), `${what}: ${key}`);
+  for (const [key, tensor] of a)
+    assert.deepEqual(tensor.dataSync(), b.get(key)!.dataSync(), `${what}: ${key}`);
 }
 
 describe('worker pool', () => {
@@ -67,7 +73,12 @@ describe('worker pool', () => {
           assertClose(torchGradient.dataSync(), ref.data, 1e-3 * maxAbs(ref.data), key);
           tf.dispose([gradient, torchGradient]);
         } else if (key.startsWith('after.')) {
-          assertClose(after.get(key.slice('after.'.length))!.dataSync(), ref.data, 1e-3 * maxAbs(ref.data), key);
+          assertClose(
+            after.get(key.slice('after.'.length))!.dataSync(),
+            ref.data,
+            1e-3 * maxAbs(ref.data),
+            key,
+          );
         }
       }
       tf.dispose([x, ...after.values()]);
@@ -80,7 +91,12 @@ describe('worker pool', () => {
   describe('with two workers', () => {
     let pool: WorkerPool;
     before(async () => {
-      pool = await createWorkerPool({ model: 'rla_resnet50', options: SMALL, workers: 2, optimizer: NESTEROV_SGD });
+      pool = await createWorkerPool({
+        model: 'rla_resnet50',
+        options: SMALL,
+        workers: 2,
+        optimizer: NESTEROV_SGD,
+      });
     });
     after(async () => {
       await pool.close();
@@ -106,7 +122,9 @@ describe('worker pool', () => {
           parameters.map(([, p]) => p.variable),
         );
         const runningMean = Float32Array.from(model.stateDict().get('bn1.running_mean')!.dataSync());
-        model.loadStateDict(new Map([...start].filter(([key]) => key.includes('running'))), { strict: false });
+        model.loadStateDict(new Map([...start].filter(([key]) => key.includes('running'))), {
+          strict: false,
+        });
         return { loss: value.dataSync()[0], grads, runningMean };
       });
       assert.ok(Math.abs(result.loss - (halves[0].loss + halves[1].loss) / 2) < 1e-5, 'mean loss');
@@ -153,7 +171,12 @@ describe('worker pool', () => {
       model.loadStateDict(state);
       model.eval();
       const expected = model.forward(x);
-      assertClose(logits.dataSync(), expected.dataSync(), 1e-5 * Math.max(1, maxAbs(expected.dataSync())), 'logits');
+      assertClose(
+        logits.dataSync(),
+        expected.dataSync(),
+        1e-5 * Math.max(1, maxAbs(expected.dataSync())),
+        'logits',
+      );
       tf.dispose([x, logits, expected, ...state.values()]);
       model.dispose();
     });
@@ -184,7 +207,10 @@ describe('worker pool', () => {
   });
 
   it('a pool that cannot start leaves no thread behind', async () => {
-    await assert.rejects(createWorkerPool({ model: 'no_such_model', workers: 2 }), /unknown model "no_such_model"/);
+    await assert.rejects(
+      createWorkerPool({ model: 'no_such_model', workers: 2 }),
+      /unknown model "no_such_model"/,
+    );
     assert.equal(liveWorkerThreads(), 0);
   });
 });

@@ -89,7 +89,10 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
   }
   const inputFile = readSafetensors(await readFileBytes(String(values.input)));
   const input = inputFile.tensors.get('input');
-  if (!input) throw new UsageError(`${values.input}: no tensor named "input" (found ${[...inputFile.tensors.keys()].join(', ')})`);
+  if (!input)
+    throw new UsageError(
+      `${values.input}: no tensor named "input" (found ${[...inputFile.tensors.keys()].join(', ')})`,
+    );
   if (input.shape.length !== 4 || input.shape[1] !== 3) {
     throw new UsageError(`${values.input}: "input" must be NCHW [N, 3, H, W], got [${input.shape}]`);
   }

@@ -52,8 +52,14 @@ export function wasmBatchMatMulKernel(original: tf.KernelConfig): tf.KernelConfi
         const rhs = transposeB ? swapLastAxes(right) : right;
         const products: tf.Tensor2D[] = [];
         for (let i = 0; i < batch; i++) {
-          const ai = tf.reshape(batchA === 1 ? lhs : tf.slice(lhs, [i, 0, 0], [1, m, k]), [m, k]) as tf.Tensor2D;
-          const bi = tf.reshape(batchB === 1 ? rhs : tf.slice(rhs, [i, 0, 0], [1, k, n]), [k, n]) as tf.Tensor2D;
+          const ai = tf.reshape(batchA === 1 ? lhs : tf.slice(lhs, [i, 0, 0], [1, m, k]), [
+            m,
+            k,
+          ]) as tf.Tensor2D;
+          const bi = tf.reshape(batchB === 1 ? rhs : tf.slice(rhs, [i, 0, 0], [1, k, n]), [
+            k,
+            n,
+          ]) as tf.Tensor2D;
           products.push(tf.matMul(ai, bi));
         }
         return tf.reshape(products.length === 1 ? products[0] : tf.stack(products), outShape);

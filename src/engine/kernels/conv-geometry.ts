@@ -108,7 +108,8 @@ export function axisPhases(
       phases: [{ taps, padBefore: before, padAfter: inSize - outSize + padBefore }],
     };
   }
-  if (dilation !== 1) throw new Error('transposed convolution: stride > 1 with dilation > 1 is not supported');
+  if (dilation !== 1)
+    throw new Error('transposed convolution: stride > 1 with dilation > 1 is not supported');
   const first = Math.floor(padBefore / stride);
   const count = Math.floor((inSize - 1 + padBefore) / stride) - first + 1;
   const phases: AxisPhase[] = [];

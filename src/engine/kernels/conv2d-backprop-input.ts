@@ -46,7 +46,8 @@ export function conv2dBackpropInputKernel(backendName: string): tf.KernelConfig 
       const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
       const { inputShape, strides, pad, dataFormat, dimRoundingMode } =
         attrs as unknown as Conv2DBackpropInputAttrs;
-      if (dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropInput: only NHWC is supported, got ${dataFormat}`);
+      if (dataFormat !== 'NHWC')
+        throw new Error(`Conv2DBackpropInput: only NHWC is supported, got ${dataFormat}`);
       return conv2dInputGradient(
         asTensor<tf.Tensor4D>(dy),
         asTensor<tf.Tensor4D>(filter),

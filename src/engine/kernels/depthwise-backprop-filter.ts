@@ -50,7 +50,9 @@ export function depthwiseFilterGradient(
         );
         const seen = subsample(window, strides, oh, ow);
         const product =
-          multiplier === 1 ? tf.mul(seen, gradient) : tf.mul(tf.reshape(seen, [n, oh, ow, channels, 1]), gradient);
+          multiplier === 1
+            ? tf.mul(seen, gradient)
+            : tf.mul(tf.reshape(seen, [n, oh, ow, channels, 1]), gradient);
         taps.push(tf.sum(product, [0, 1, 2]));
       }
     }

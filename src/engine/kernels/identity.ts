@@ -40,7 +40,8 @@ export function wasmCastKernel(original: tf.KernelConfig): tf.KernelConfig {
     kernelFunc: (args) => {
       const x = args.inputs.x as tf.TensorInfo;
       const { dtype } = args.attrs as unknown as { dtype: tf.DataType };
-      if (dtype !== x.dtype || x.dtype === 'string' || !sharesBuffers(args.backend)) return original.kernelFunc(args);
+      if (dtype !== x.dtype || x.dtype === 'string' || !sharesBuffers(args.backend))
+        return original.kernelFunc(args);
       return share(x, args.backend);
     },
   };

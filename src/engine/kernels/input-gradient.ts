@@ -27,7 +27,8 @@ function correlatePhase(
   correlate: PhaseCorrelation,
 ): tf.Tensor4D {
   const [n, oh, ow, c] = dy.shape;
-  if (phaseY.taps.length === 0 || phaseX.taps.length === 0) return tf.fill([n, countY, countX, inChannels], 0); // Fill runs in the backend (zeros() uploads from JS)
+  if (phaseY.taps.length === 0 || phaseX.taps.length === 0)
+    return tf.fill([n, countY, countX, inChannels], 0); // Fill runs in the backend (zeros() uploads from JS)
   // Negative padding (only with unusual explicit paddings) means dy rows no tap of this phase reaches.
   const cropTop = Math.max(0, -phaseY.padBefore);
   const cropBottom = Math.max(0, -phaseY.padAfter);
@@ -60,14 +61,22 @@ export function convInputGradient(
   correlate: PhaseCorrelation,
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const planY = axisPhases(g.inHeight, g.outHeight, g.filterHeight, g.strides[0], g.dilations[0], g.pad.top);
+    const planY = axisPhases(
+      g.inHeight,
+      g.outHeight,
+      g.filterHeight,
+      g.strides[0],
+      g.dilations[0],
+      g.pad.top,
+    );
     const planX = axisPhases(g.inWidth, g.outWidth, g.filterWidth, g.strides[1], g.dilations[1], g.pad.left);
     const phases = planY.phases.map((phaseY) =>
       planX.phases.map((phaseX) =>
         correlatePhase(dy, phaseY, phaseX, planY.count, planX.count, g.inChannels, correlate),
       ),
     );
-    const full = phases.length === 1 && phases[0].length === 1 ? phases[0][0] : interleave(phases, planY, planX);
+    const full =
+      phases.length === 1 && phases[0].length === 1 ? phases[0][0] : interleave(phases, planY, planX);
     const [n, fullHeight, fullWidth] = full.shape;
     if (planY.offset === 0 && planX.offset === 0 && fullHeight === g.inHeight && fullWidth === g.inWidth) {
       return full;
@@ -92,6 +101,11 @@ export function gatherTaps(
     if (indices.length === kh * kw && indices.every((index, i) => index === i)) return filter.clone();
     const rows = tf.reshape(filter, [kh * kw, a * b]);
     const picked = indices.map((index) => tf.slice(rows, [index, 0], [1, a * b]));
-    return tf.reshape(picked.length === 1 ? picked[0] : tf.concat(picked, 0), [tapsY.length, tapsX.length, a, b]);
+    return tf.reshape(picked.length === 1 ? picked[0] : tf.concat(picked, 0), [
+      tapsY.length,
+      tapsX.length,
+      a,
+      b,
+    ]);
   });
 }

@@ -71,14 +71,16 @@ export function leanVariableGrads(
   variables: tf.Variable[],
 ): { value: tf.Scalar; grads: tf.NamedTensorMap } {
   const engine = tf.engine() as unknown as EngineInternals;
-  if (engine.state.gradientDepth !== 0) throw new Error('leanVariableGrads: nested gradients are not supported');
+  if (engine.state.gradientDepth !== 0)
+    throw new Error('leanVariableGrads: nested gradients are not supported');
   const xs = variables.filter((v) => v.trainable);
   const value = engine.scopedRun(
     () => engine.startTape(),
     () => engine.endTape(),
     () => engine.tidy('forward', f),
   );
-  if (!(value instanceof tf.Tensor) || value.rank !== 0) throw new Error('leanVariableGrads: f must return a scalar');
+  if (!(value instanceof tf.Tensor) || value.rank !== 0)
+    throw new Error('leanVariableGrads: f must return a scalar');
   const tape = engine.state.activeTape ?? [];
   const isX = new Set(xs.map((x) => x.id));
   try {
@@ -87,12 +89,14 @@ export function leanVariableGrads(
       const nodes = nodesFromXToY(tape, xs, value);
       for (let i = nodes.length - 1; i >= 0; i--) {
         const node = nodes[i];
-        if (!node.gradient) throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
+        if (!node.gradient)
+          throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
         const dys = node.outputs.map((output) => accumulated.get(output.id) ?? null);
         const inputGradients = node.gradient(dys);
         const handedOut = new Set<tf.Tensor>(dys.filter((dy): dy is tf.Tensor => dy !== null));
         for (const [name, input] of Object.entries(node.inputs)) {
-          if (!(name in inputGradients)) throw new Error(`Cannot backprop through input ${name} of ${node.kernelName}.`);
+          if (!(name in inputGradients))
+            throw new Error(`Cannot backprop through input ${name} of ${node.kernelName}.`);
           let dx = engine.tidy(() => inputGradients[name]());
           // A gradient function may hand back dy itself, or one tensor for two inputs; each stored gradient must be
           // a reference of its own, since it is released independently.

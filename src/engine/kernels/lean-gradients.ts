@@ -79,7 +79,9 @@ function reluGradient(): tf.GradConfig {
     inputsToSave: ['x'],
     gradFunc: (dy, saved) => {
       const [x] = saved;
-      return { x: () => tf.mul(dy as tf.Tensor, x.dtype === 'float32' ? tf.step(x) : tf.cast(tf.step(x), 'float32')) };
+      return {
+        x: () => tf.mul(dy as tf.Tensor, x.dtype === 'float32' ? tf.step(x) : tf.cast(tf.step(x), 'float32')),
+      };
     },
   };
 }

@@ -48,7 +48,10 @@ function exactArgmax(
     // operand would make tfjs compute in float32).
     const int = (value: number) => tf.scalar(value, 'int32');
     const axis = (size: number, step: number, offset: number, scale: number, shape: number[]) =>
-      tf.reshape(tf.mul(tf.sub(tf.mul(tf.range(0, size, 1, 'int32'), int(step)), int(offset)), int(scale)), shape);
+      tf.reshape(
+        tf.mul(tf.sub(tf.mul(tf.range(0, size, 1, 'int32'), int(step)), int(offset)), int(scale)),
+        shape,
+      );
     const base = tf.add(
       tf.add(axis(n, 1, 0, h * w * c, [n, 1, 1, 1]), axis(oh, sh, g.pad.top, w * c, [1, oh, 1, 1])),
       tf.add(axis(ow, sw, g.pad.left, c, [1, 1, ow, 1]), axis(c, 1, 0, 1, [1, 1, 1, c])),
@@ -78,7 +81,11 @@ export function wasmMaxPoolGradKernel(original: tf.KernelConfig): tf.KernelConfi
   return {
     ...original,
     kernelFunc: (args) => {
-      const { dy, input, output } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo; output: tf.TensorInfo };
+      const { dy, input, output } = args.inputs as {
+        dy: tf.TensorInfo;
+        input: tf.TensorInfo;
+        output: tf.TensorInfo;
+      };
       const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as MaxPoolGradAttrs;
       if (input.dtype !== 'float32') return original.kernelFunc(args);
       return tf.tidy(() => {
@@ -90,11 +97,9 @@ export function wasmMaxPoolGradKernel(original: tf.KernelConfig): tf.KernelConfi
         const indexes = noNegativeMaximum
           ? tf.maxPoolWithArgmax(x, size, strides, pad as 'valid' | 'same' | number, true).indexes
           : exactArgmax(x, y, size, strides, pad, dimRoundingMode);
-        const flat = tf.scatterND(
-          tf.reshape(indexes, [-1, 1]),
-          tf.reshape(asTensor(dy), [-1]),
-          [tf.util.sizeFromShape(x.shape)],
-        );
+        const flat = tf.scatterND(tf.reshape(indexes, [-1, 1]), tf.reshape(asTensor(dy), [-1]), [
+          tf.util.sizeFromShape(x.shape),
+        ]);
         return tf.reshape(flat, x.shape);
       });
     },

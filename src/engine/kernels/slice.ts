@@ -152,7 +152,9 @@ export function wasmStridedSliceKernel(original: tf.KernelConfig): tf.KernelConf
         a.shrinkAxisMask,
       );
       if (!(info.isIdentity || info.sliceDim0 || info.isSimpleSlice)) return original.kernelFunc(args);
-      const size = info.isIdentity ? [...x.shape] : tf.slice_util.computeOutShape(info.begin, info.end, info.strides);
+      const size = info.isIdentity
+        ? [...x.shape]
+        : tf.slice_util.computeOutShape(info.begin, info.end, info.strides);
       const begin = info.isIdentity ? new Array<number>(x.shape.length).fill(0) : info.begin;
       return sliceOnHeap(backend, x, begin, size, info.finalShape);
     },

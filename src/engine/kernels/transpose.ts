@@ -39,7 +39,11 @@ export function swapLastAxes<T extends tf.Tensor>(x: T): T {
     }
     let swapped: tf.Tensor3D =
       batch === 1
-        ? (tf.reshape(tf.transpose(tf.reshape(matrices, [paddedRows, columns])), [1, columns, paddedRows]) as tf.Tensor3D)
+        ? (tf.reshape(tf.transpose(tf.reshape(matrices, [paddedRows, columns])), [
+            1,
+            columns,
+            paddedRows,
+          ]) as tf.Tensor3D)
         : tf.transpose(matrices, [0, 2, 1]);
     if (paddedRows !== rows) swapped = tf.slice(swapped, [0, 0, 0], [batch, columns, rows]);
     return tf.reshape(swapped, [...shape.slice(0, -2), columns, rows]) as T;
