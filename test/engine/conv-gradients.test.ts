@@ -205,30 +205,35 @@ async function checkFilterGradient(c: ConvCase, d: CaseData): Promise<number> {
 describe('convolution gradient kernels', () => {
   for (const depthwise of [false, true]) {
     const kind = depthwise ? 'depthwise conv' : 'conv2d';
-    it(`${kind}: the wasm input gradient matches float64 loops and tfjs's cpu kernel on 40 random shapes`, async () => {
+    it(`${kind}: the wasm input gradient matches float64 loops and tfjs's cpu kernel on 40 random shapes`, async (t) => {
       const rng = new Rng(depthwise ? 11 : 10);
+      let worst = 0;
       for (let i = 0; i < 40; i++) {
         const c = randomCase(rng, depthwise);
-        await checkInputGradient(c, caseData(rng, c));
+        worst = Math.max(worst, await checkInputGradient(c, caseData(rng, c)));
       }
+      t.diagnostic(`worst max|diff| / max(1, max|ref|): ${worst.toExponential(1)}`);
     });
 
-    it(`${kind}: the filter gradient (wasm and cpu) matches float64 loops on 40 random shapes`, async () => {
+    it(`${kind}: the filter gradient (wasm and cpu) matches float64 loops on 40 random shapes`, async (t) => {
       const rng = new Rng(depthwise ? 21 : 20);
+      let worst = 0;
       for (let i = 0; i < 40; i++) {
         const c = randomCase(rng, depthwise);
-        await checkFilterGradient(c, caseData(rng, c));
+        worst = Math.max(worst, await checkFilterGradient(c, caseData(rng, c)));
       }
+      t.diagnostic(`worst max|diff| / max(1, max|ref|): ${worst.toExponential(1)}`);
     });
   }
 
-  it('matches on ResNet- and MobileNet-shaped layers (the large-tensor paths)', async () => {
+  it('matches on ResNet- and MobileNet-shaped layers (the large-tensor paths)', async (t) => {
     const rng = new Rng(30);
+    let worst = 0;
     for (const c of LAYER_CASES) {
       const d = caseData(rng, c);
-      await checkInputGradient(c, d);
-      await checkFilterGradient(c, d);
+      worst = Math.max(worst, await checkInputGradient(c, d), await checkFilterGradient(c, d));
     }
+    t.diagnostic(`worst max|diff| / max(1, max|ref|): ${worst.toExponential(1)}`);
   });
 
   it('leaks no tensors (outputs aside, every kernel frees what it made)', async () => {
