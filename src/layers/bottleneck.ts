@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import { Conv2d } from '../nn/conv.js';
-import type { Rng } from '../nn/init.js';
+import { constantTensor, type Rng } from '../nn/init.js';
 import { Module } from '../nn/module.js';
 import { AvgPool2d } from '../nn/pool.js';
 import { Downsample } from './downsample.js';
@@ -95,6 +95,11 @@ export class Bottleneck extends Module {
   forward(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => tf.relu(tf.add<tf.Tensor4D>(this.residualBranch(x), this.shortcut(x))));
   }
+}
+
+/** `zero_init_last_bn`: zero every block's bn3 weight so each residual branch starts as zero (Goyal et al.). */
+export function zeroInitLastBatchNorm(blocks: Iterable<Bottleneck>): void {
+  for (const block of blocks) block.bn3.weight.set(constantTensor(block.bn3.weight.shape, 0));
 }
 
 /** What an RLA block hands to the RLA update. */

@@ -1,4 +1,5 @@
 /** Configuration shared by the ResNet-family models (baselines and RLA), with the official defaults. */
+import { BOTTLENECK_EXPANSION, type BottleneckConfig } from '../layers/bottleneck.js';
 import type { RLAVariant } from './rla-variant.js';
 
 export interface ResNetConfig {
@@ -49,4 +50,34 @@ export function validateResNetConfig(config: ResNetConfig): void {
   if (config.ecaKernelSizes !== null && config.ecaKernelSizes.length !== 4) {
     throw new Error(`ecaKernelSizes must have 4 entries (one per stage), got [${config.ecaKernelSizes}]`);
   }
+}
+
+/**
+ * The bottleneck configurations of each stage, in order, by the official `_make_layer` rules: stride on the first
+ * block of stages 2-4, a `downsample` projection where the stride or the channel count changes.
+ * `rlaChannel` extra input channels feed each block's conv1 (0 for plain ResNets).
+ */
+export function bottleneckStageConfigs(config: ResNetConfig, rlaChannel: number): BottleneckConfig[][] {
+  const stagePlanes = config.stagePlanes ?? STAGE_PLANES;
+  let inplanes = 64;
+  return config.layers.map((blocks, s) => {
+    const planes = stagePlanes[s];
+    const outChannels = planes * BOTTLENECK_EXPANSION;
+    return Array.from({ length: blocks }, (_, b) => {
+      const stride = b === 0 ? STAGE_STRIDES[s] : 1;
+      const block: BottleneckConfig = {
+        inplanes,
+        planes,
+        stride,
+        downsample: b === 0 && (stride !== 1 || inplanes !== outChannels),
+        groups: config.groups,
+        baseWidth: config.widthPerGroup,
+        se: config.se,
+        ecaKernelSize: config.ecaKernelSizes?.[s] ?? null,
+        rlaChannel,
+      };
+      inplanes = outChannels;
+      return block;
+    });
+  });
 }

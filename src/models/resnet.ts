@@ -3,16 +3,16 @@
  * (torchvision-style ResNet v1.5; stages named `layer1`..`layer4`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BOTTLENECK_EXPANSION, Bottleneck } from '../layers/bottleneck.js';
+import { Bottleneck, zeroInitLastBatchNorm } from '../layers/bottleneck.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import { Conv2d } from '../nn/conv.js';
-import { constantTensor, Rng } from '../nn/init.js';
+import { Rng } from '../nn/init.js';
 import { Linear } from '../nn/linear.js';
 import { ModuleList } from '../nn/module.js';
 import { GlobalAvgPool2d, MaxPool2d } from '../nn/pool.js';
 import { type BackboneFeatures, ClassifierModel, type IntermediateSink } from './classifier.js';
 import { resnetStemSize } from './input-size.js';
-import { type ResNetConfig, STAGE_PLANES, STAGE_STRIDES, validateResNetConfig } from './resnet-config.js';
+import { bottleneckStageConfigs, type ResNetConfig, validateResNetConfig } from './resnet-config.js';
 
 export class ResNet extends ClassifierModel {
   readonly conv1: Conv2d;
@@ -30,39 +30,15 @@ export class ResNet extends ClassifierModel {
     this.numClasses = config.numClasses;
     this.conv1 = this.addModule('conv1', new Conv2d(3, 64, 7, rng, { stride: 2, padding: 3 }));
     this.bn1 = this.addModule('bn1', new BatchNorm2d(64));
-    const stagePlanes = config.stagePlanes ?? STAGE_PLANES;
-    let inplanes = 64;
-    config.layers.forEach((blocks, s) => {
-      const planes = stagePlanes[s];
-      const outChannels = planes * BOTTLENECK_EXPANSION;
-      const stage = new ModuleList<Bottleneck>();
-      for (let b = 0; b < blocks; b++) {
-        const stride = b === 0 ? STAGE_STRIDES[s] : 1;
-        stage.push(
-          new Bottleneck(
-            {
-              inplanes,
-              planes,
-              stride,
-              downsample: b === 0 && (stride !== 1 || inplanes !== outChannels),
-              groups: config.groups,
-              baseWidth: config.widthPerGroup,
-              se: config.se,
-              ecaKernelSize: config.ecaKernelSizes?.[s] ?? null,
-              rlaChannel: 0,
-            },
-            rng,
-          ),
-        );
-        inplanes = outChannels;
-      }
+    bottleneckStageConfigs(config, 0).forEach((blocks, s) => {
+      const stage = new ModuleList(blocks.map((block) => new Bottleneck(block, rng)));
       this.stages.push(this.addModule(`layer${s + 1}`, stage));
     });
-    this.fc = this.addModule('fc', new Linear(inplanes, config.numClasses, rng));
-    if (config.zeroInitLastBn) {
-      for (const stage of this.stages)
-        for (const block of stage) block.bn3.weight.set(constantTensor(block.bn3.weight.shape, 0));
-    }
+    this.fc = this.addModule(
+      'fc',
+      new Linear(this.stages.at(-1)!.at(-1).outChannels, config.numClasses, rng),
+    );
+    if (config.zeroInitLastBn) zeroInitLastBatchNorm(this.stages.flatMap((stage) => stage.items));
   }
 
   checkInputSize(height: number, width: number): void {

@@ -9,7 +9,12 @@
  * State_dict names and order are the official ones of each variant.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BOTTLENECK_EXPANSION, type RLABlockOutput, RLABottleneck } from '../layers/bottleneck.js';
+import {
+  BOTTLENECK_EXPANSION,
+  type RLABlockOutput,
+  RLABottleneck,
+  zeroInitLastBatchNorm,
+} from '../layers/bottleneck.js';
 import {
   createRecurrentModule,
   initialRLAState,
@@ -20,13 +25,13 @@ import {
 } from '../layers/rla-update.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import { Conv2d } from '../nn/conv.js';
-import { constantTensor, Rng } from '../nn/init.js';
+import { Rng } from '../nn/init.js';
 import { Linear } from '../nn/linear.js';
 import { ModuleList } from '../nn/module.js';
 import { GlobalAvgPool2d, MaxPool2d } from '../nn/pool.js';
 import { type BackboneFeatures, ClassifierModel, type IntermediateSink } from './classifier.js';
 import { nearestAcceptedSizes, rlaResNetAcceptsSize } from './input-size.js';
-import { type RLAResNetConfig, STAGE_PLANES, STAGE_STRIDES, validateResNetConfig } from './resnet-config.js';
+import { bottleneckStageConfigs, type RLAResNetConfig, validateResNetConfig } from './resnet-config.js';
 
 export class RLAResNet extends ClassifierModel {
   readonly conv1: Conv2d;
@@ -59,41 +64,20 @@ export class RLAResNet extends ClassifierModel {
       convOut: new Conv2d(outChannels, k, 1, rng),
       recurrent: createRecurrentModule(variant.update, k, rng),
     });
-    const stagePlanes = config.stagePlanes ?? STAGE_PLANES;
     const stageCells: Omit<RLACell, 'bn'>[] = [];
     const stages: ModuleList<RLABottleneck>[] = [];
     const stageBns: ModuleList<BatchNorm2d>[] = [];
-    let inplanes = 64;
-    config.layers.forEach((blocks, s) => {
-      const planes = stagePlanes[s];
-      const outChannels = planes * BOTTLENECK_EXPANSION;
+    for (const blocks of bottleneckStageConfigs(config, variant.exchange ? k : 0)) {
+      const outChannels = blocks[0].planes * BOTTLENECK_EXPANSION;
       if (shared) stageCells.push(newCell(outChannels));
       const stage = new ModuleList<RLABottleneck>();
-      for (let b = 0; b < blocks; b++) {
-        const stride = b === 0 ? STAGE_STRIDES[s] : 1;
+      for (const block of blocks) {
         const ownCell = shared ? null : { ...newCell(outChannels), bn: new BatchNorm2d(k) };
-        stage.push(
-          new RLABottleneck(
-            {
-              inplanes,
-              planes,
-              stride,
-              downsample: b === 0 && (stride !== 1 || inplanes !== outChannels),
-              groups: config.groups,
-              baseWidth: config.widthPerGroup,
-              se: config.se,
-              ecaKernelSize: config.ecaKernelSizes?.[s] ?? null,
-              rlaChannel: variant.exchange ? k : 0,
-            },
-            rng,
-            ownCell,
-          ),
-        );
-        inplanes = outChannels;
+        stage.push(new RLABottleneck(block, rng, ownCell));
       }
       stages.push(stage);
-      if (shared) stageBns.push(new ModuleList(Array.from({ length: blocks }, () => new BatchNorm2d(k))));
-    });
+      if (shared) stageBns.push(new ModuleList(blocks.map(() => new BatchNorm2d(k))));
+    }
     if (shared) {
       this.conv_outs = this.addModule('conv_outs', new ModuleList(stageCells.map((cell) => cell.convOut)));
       this.recurrent_convs = this.addModule(
@@ -104,13 +88,10 @@ export class RLAResNet extends ClassifierModel {
     this.stages = this.addModule('stages', new ModuleList(stages));
     if (shared) this.stage_bns = this.addModule('stage_bns', new ModuleList(stageBns));
     if (variant.head !== 'none') this.bn2 = this.addModule('bn2', new BatchNorm2d(k));
-    this.fc = this.addModule('fc', new Linear(inplanes + k, config.numClasses, rng));
+    const lastOutChannels = stages.at(-1)!.at(-1).outChannels;
+    this.fc = this.addModule('fc', new Linear(lastOutChannels + k, config.numClasses, rng));
 
-    if (config.zeroInitLastBn) {
-      for (const stage of this.stages) {
-        for (const block of stage) block.bn3.weight.set(constantTensor(block.bn3.weight.shape, 0));
-      }
-    }
+    if (config.zeroInitLastBn) zeroInitLastBatchNorm(this.stages.items.flatMap((stage) => stage.items));
   }
 
   checkInputSize(height: number, width: number): void {

@@ -232,8 +232,9 @@ export class ModuleList<M extends Module = Module> extends Module {
   get length(): number {
     return this.items.length;
   }
+  /** The item at `index`; negative indices count from the end, like Array.prototype.at. */
   at(index: number): M {
-    return this.items[index];
+    return this.items.at(index) as M;
   }
   [Symbol.iterator](): Iterator<M> {
     return this.items[Symbol.iterator]();
