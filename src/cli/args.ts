@@ -15,7 +15,11 @@ export function parseCommandArgs(
   usage: string,
 ): { values: Record<string, unknown>; positionals: string[] } {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+    return parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+    });
   } catch (error) {
     throw new UsageError(`${(error as Error).message}\n\n${usage}`);
   }
@@ -33,6 +37,7 @@ export function backendOption(value: unknown): BackendChoice | undefined {
 export function integerOption(name: string, value: unknown, { min = 1 } = {}): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < min) throw new UsageError(`--${name} must be an integer >= ${min}, got ${value}`);
+  if (!Number.isInteger(parsed) || parsed < min)
+    throw new UsageError(`--${name} must be an integer >= ${min}, got ${value}`);
   return parsed;
 }

@@ -26,7 +26,7 @@ describe('loadCheckpoint on damaged files', () => {
       const kind = i % 3;
       let mutated = bytes;
       if (kind === 0) {
-        for (let j = 0; j < 8; j++) bytes[rng.nextUint32() % bytes.length] ^= 1 << rng.nextUint32() % 8;
+        for (let j = 0; j < 8; j++) bytes[rng.nextUint32() % bytes.length] ^= 1 << (rng.nextUint32() % 8);
       } else if (kind === 1) {
         mutated = bytes.subarray(0, rng.nextUint32() % bytes.length);
       } else {
@@ -38,7 +38,10 @@ describe('loadCheckpoint on damaged files', () => {
         loadCheckpoint(model, mutated, { fileName: `mutant-${i}.pth` });
         outcomes.loaded++;
       } catch (error) {
-        assert.ok(error instanceof WeightsFormatError, `mutant ${i}: ${(error as Error).constructor.name}: ${(error as Error).message}`);
+        assert.ok(
+          error instanceof WeightsFormatError,
+          `mutant ${i}: ${(error as Error).constructor.name}: ${(error as Error).message}`,
+        );
         assert.match((error as Error).message, new RegExp(`mutant-${i}\\.pth`), 'the error names the file');
         outcomes.rejected++;
       }

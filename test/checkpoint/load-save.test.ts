@@ -30,7 +30,10 @@ describe('checkpoint loading and saving', () => {
 
   it('loads an official plain state_dict strictly and leaks no tensors', async () => {
     const model = createModel(SMALL.model, SMALL.options);
-    const report = await assertNoLeak(() => loadCheckpoint(model, officialBytes(`${SMALL.fixture}.pth`)), 'loadCheckpoint');
+    const report = await assertNoLeak(
+      () => loadCheckpoint(model, officialBytes(`${SMALL.fixture}.pth`)),
+      'loadCheckpoint',
+    );
     assert.deepEqual([report.missing, report.unexpected, report.mismatched], [[], [], []]);
     assert.equal(report.source.format, 'pytorch-zip');
     assert.equal(report.source.unwrappedFrom, null);
@@ -53,14 +56,23 @@ describe('checkpoint loading and saving', () => {
       (error: Error) => {
         assert.ok(error instanceof CheckpointError);
         assert.match(error.message, /^eca\.pth: weights do not fit the model/);
-        assert.match(error.message, /shape mismatch stages\.0\.0\.conv1\.weight: model expects \[16,96,1,1\], file has \[8,96,1,1\]/);
-        assert.match(error.message, /unexpected in file: stages\.0\.1\.conv1\.weight \(nearest model key: stages\.0\.0\.conv1\.weight\)/);
+        assert.match(
+          error.message,
+          /shape mismatch stages\.0\.0\.conv1\.weight: model expects \[16,96,1,1\], file has \[8,96,1,1\]/,
+        );
+        assert.match(
+          error.message,
+          /unexpected in file: stages\.0\.1\.conv1\.weight \(nearest model key: stages\.0\.0\.conv1\.weight\)/,
+        );
         assert.match(error.message, /unexpected in file: stages\.0\.0\.eca\.conv\.weight/);
         return true;
       },
     );
     const report = loadCheckpoint(model, officialBytes(`${ECA.fixture}.pth`), { strict: false });
-    assert.ok(report.mismatched.some((m) => m.key === 'fc.weight') === false, 'fc fits: both have 2080 -> 10');
+    assert.ok(
+      report.mismatched.some((m) => m.key === 'fc.weight') === false,
+      'fc fits: both have 2080 -> 10',
+    );
     assert.ok(report.unexpected.includes('stage_bns.0.1.weight'));
     assert.ok(report.mismatched.length > 0 && report.missing.length === 0);
     model.dispose();
@@ -81,7 +93,11 @@ describe('checkpoint loading and saving', () => {
       assert.equal(loaded.model.registryName, ECA.model);
       loaded.model.eval();
       const y = loaded.model.forward(x);
-      assert.deepEqual(Array.from(y.dataSync()), Array.from(reference.dataSync()), `${file} reloads bit-identically`);
+      assert.deepEqual(
+        Array.from(y.dataSync()),
+        Array.from(reference.dataSync()),
+        `${file} reloads bit-identically`,
+      );
       y.dispose();
       loaded.model.dispose();
     }
@@ -91,7 +107,9 @@ describe('checkpoint loading and saving', () => {
     for (const [key, tensor] of official.tensors) {
       assert.deepEqual(Array.from(ours.tensors.get(key)!.toFloat32()), Array.from(tensor.toFloat32()), key);
     }
-    const meta = readSafetensors(toSafetensorsBytes(model, { name: ECA.model, options: ECA.options })).metadata;
+    const meta = readSafetensors(
+      toSafetensorsBytes(model, { name: ECA.model, options: ECA.options }),
+    ).metadata;
     assert.equal(meta.model, ECA.model);
     assert.deepEqual(JSON.parse(meta.options), ECA.options);
     tf.dispose([x, reference]);
@@ -107,7 +125,10 @@ describe('checkpoint loading and saving', () => {
     }
     const trainer = readStateDict(officialBytes('dsrla_mobilenetv2_w0.5_k16_c10.checkpoint.pth.tar'));
     const mobile = inferArchitecture(new Map([...trainer.tensors].map(([k, t]) => [k, t.shape])));
-    assert.deepEqual([mobile.name, mobile.options], ['dsrla_mobilenetv2', { numClasses: 10, widthMult: 0.5, rlaChannel: 16 }]);
+    assert.deepEqual(
+      [mobile.name, mobile.options],
+      ['dsrla_mobilenetv2', { numClasses: 10, widthMult: 0.5, rlaChannel: 16 }],
+    );
     assert.throws(() => inferArchitecture(new Map([['foo.weight', [1]]])), /cannot infer the architecture/);
   });
 
@@ -147,7 +168,12 @@ describe('checkpoint loading and saving', () => {
     const original = console.error;
     console.error = (line: string) => errors.push(line);
     try {
-      const code = await main(['convert', fixturePath('spec', 'official-counts.json'), '-o', join(directory, 'x.safetensors')]);
+      const code = await main([
+        'convert',
+        fixturePath('spec', 'official-counts.json'),
+        '-o',
+        join(directory, 'x.safetensors'),
+      ]);
       assert.equal(code, 1);
     } finally {
       console.error = original;

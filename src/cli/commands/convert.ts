@@ -1,6 +1,5 @@
 /** `rla convert`: PyTorch checkpoint <-> rla-net safetensors <-> .pth, with strict key/shape checking. */
-import { saveModelFile } from '../../checkpoint/model-file.js';
-import { loadModelFile } from '../../checkpoint/model-file.js';
+import { loadModelFile, saveModelFile } from '../../checkpoint/model-file.js';
 import { initBackend } from '../../engine/backend.js';
 import { BACKEND_OPTION, backendOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';
@@ -23,14 +22,19 @@ export async function convertCommand(argv: string[], out: (line: string) => void
     return 0;
   }
   const input = positionals[0];
-  if (!input || values.output === undefined) throw new UsageError(`need an input file and -o <output>\n\n${CONVERT_USAGE}`);
+  if (!input || values.output === undefined)
+    throw new UsageError(`need an input file and -o <output>\n\n${CONVERT_USAGE}`);
   await initBackend({ backend: backendOption(values.backend) ?? 'cpu' });
   const { model: name, options } = modelOptionsFrom(values);
   const loaded = await loadModelFile(input, { model: name, options, useEma: values.ema === true });
   try {
-    out(`model: ${loaded.model.registryName} ${JSON.stringify(loaded.model.registryOptions)} (${loaded.chosenBy})`);
+    out(
+      `model: ${loaded.model.registryName} ${JSON.stringify(loaded.model.registryOptions)} (${loaded.chosenBy})`,
+    );
     const { format, unwrappedFrom, info } = loaded.report.source;
-    out(`read ${input}: ${format}${unwrappedFrom ? `, weights from '${unwrappedFrom}'` : ''}${Object.keys(info).length ? ` ${JSON.stringify(info)}` : ''}`);
+    out(
+      `read ${input}: ${format}${unwrappedFrom ? `, weights from '${unwrappedFrom}'` : ''}${Object.keys(info).length ? ` ${JSON.stringify(info)}` : ''}`,
+    );
     await saveModelFile(loaded.model, String(values.output));
     out(`wrote ${values.output}`);
   } finally {
