@@ -3,10 +3,11 @@
  * Weights are stored [kh, kw, in, out/groups]; see tensor-layout.ts for the PyTorch correspondence.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { convolveAsMatMul } from './conv-matmul.js';
 import { kaimingNormalFanOut, type Rng, torchDefaultUniform } from './init.js';
 import { Module, Parameter } from './module.js';
 import { activeCounter, numel, recordMacs } from './op-counter.js';
-import { windowOutputSize } from './padding.js';
+import { liveTaps, windowOutputSize } from './padding.js';
 
 export interface Conv2dOptions {
   stride?: number;
@@ -83,20 +84,11 @@ export class Conv2d extends Module {
   }
 
   private convolve(x: tf.Tensor4D): tf.Tensor4D {
-    const weight = this.weight.value as tf.Tensor4D;
-    // Zero padding inside the conv rather than a separate pad: the same zeros, but the backward pass then computes
-    // the input gradient of the interior only (for a padded 1x1 map a separate pad would cost 9x the forward).
-    const p = this.padding;
-    const pad: 'valid' | tf.backend_util.ExplicitPadding =
-      p === 0
-        ? 'valid'
-        : [
-            [0, 0],
-            [p, p],
-            [p, p],
-            [0, 0],
-          ];
-    if (this.groups === 1) return tf.conv2d(x, weight, this.stride, pad, 'NHWC', this.dilation);
+    const { weight, pad } = this.effectiveWindow(x.shape[1], x.shape[2]);
+    if (this.groups === 1) {
+      const product = this.dilation === 1 ? convolveAsMatMul(x, weight, this.stride, pad) : null;
+      return product ?? tf.conv2d(x, weight, this.stride, pad, 'NHWC', this.dilation);
+    }
     const depthwise = tf.depthwiseConv2d(x, weight, this.stride, pad, 'NHWC', this.dilation);
     const inPerGroup = this.inChannels / this.groups;
     if (inPerGroup === 1) return depthwise;
@@ -107,6 +99,47 @@ export class Conv2d extends Module {
     const outPerGroup = this.outChannels / this.groups;
     const parts = tf.reshape(depthwise, [n, h, w, this.groups, inPerGroup, outPerGroup]);
     return tf.reshape(tf.sum(parts, 4), [n, h, w, this.outChannels]);
+  }
+
+  /**
+   * The weight and padding to convolve an h x w map with. Zero padding goes inside the convolution rather than a
+   * separate pad: the same zeros, but the backward pass then computes the input gradient of the interior only (for
+   * a padded 1x1 map a separate pad would cost 9x the forward). Taps that only ever read padding are cropped from
+   * the weight (see liveTaps): the same outputs and gradients (the slice's gradient puts zeros in the cropped
+   * taps, as they receive), and on CIFAR-size maps a 3x3 conv of a 1x1 map becomes a 1x1 conv.
+   */
+  private effectiveWindow(
+    h: number,
+    w: number,
+  ): { weight: tf.Tensor4D; pad: 'valid' | tf.backend_util.ExplicitPadding } {
+    const weight = this.weight.value as tf.Tensor4D;
+    const p = this.padding;
+    if (p === 0) return { weight, pad: 'valid' };
+    const k = this.kernelSize;
+    const rows = this.dilation === 1 ? liveTaps(h, k, this.stride, p) : null;
+    const cols = this.dilation === 1 ? liveTaps(w, k, this.stride, p) : null;
+    if (!rows && !cols) {
+      return {
+        weight,
+        pad: [
+          [0, 0],
+          [p, p],
+          [p, p],
+          [0, 0],
+        ],
+      };
+    }
+    const r = rows ?? { first: 0, count: k, padBefore: p, padAfter: p };
+    const c = cols ?? { first: 0, count: k, padBefore: p, padAfter: p };
+    return {
+      weight: tf.slice(weight, [r.first, c.first, 0, 0], [r.count, c.count, -1, -1]),
+      pad: [
+        [0, 0],
+        [r.padBefore, r.padAfter],
+        [c.padBefore, c.padAfter],
+        [0, 0],
+      ],
+    };
   }
 }
 

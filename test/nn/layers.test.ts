@@ -6,6 +6,7 @@ import { BatchNorm2d } from '../../src/nn/batchnorm.js';
 import { Conv1d, Conv2d } from '../../src/nn/conv.js';
 import { Rng } from '../../src/nn/init.js';
 import { Linear } from '../../src/nn/linear.js';
+import { liveTaps } from '../../src/nn/padding.js';
 import { AvgPool2d, GlobalAvgPool2d, MaxPool2d } from '../../src/nn/pool.js';
 import { fromTorchLayout, torchShapeOf, toTorchLayout } from '../../src/nn/tensor-layout.js';
 import { assertClose, assertNoLeak } from '../helpers/tensors.js';
@@ -68,6 +69,16 @@ describe('layers follow PyTorch semantics', () => {
     { c: 6, o: 6, k: 3, stride: 2, padding: 1, dilation: 1, groups: 6, h: 8, w: 9 },
     { c: 4, o: 8, k: 3, stride: 1, padding: 2, dilation: 2, groups: 4, h: 9, w: 9 },
     { c: 5, o: 3, k: 1, stride: 2, padding: 0, dilation: 1, groups: 1, h: 7, w: 5 },
+    // Maps smaller than the kernel: taps that only read padding are cropped (liveTaps).
+    { c: 4, o: 6, k: 3, stride: 1, padding: 1, dilation: 1, groups: 1, h: 1, w: 1 },
+    { c: 4, o: 6, k: 3, stride: 2, padding: 1, dilation: 1, groups: 1, h: 2, w: 3 },
+    { c: 3, o: 5, k: 7, stride: 2, padding: 3, dilation: 1, groups: 1, h: 2, w: 1 },
+    { c: 8, o: 8, k: 3, stride: 1, padding: 1, dilation: 1, groups: 4, h: 1, w: 2 },
+    { c: 6, o: 6, k: 3, stride: 2, padding: 1, dilation: 1, groups: 6, h: 1, w: 4 },
+    // Convolutions computed as matrix products (conv-matmul.ts): a kernel covering the whole map, cropped or not.
+    { c: 5, o: 4, k: 3, stride: 2, padding: 1, dilation: 1, groups: 1, h: 2, w: 2 },
+    { c: 4, o: 3, k: 3, stride: 1, padding: 0, dilation: 1, groups: 1, h: 3, w: 3 },
+    { c: 4, o: 3, k: 1, stride: 3, padding: 0, dilation: 1, groups: 1, h: 7, w: 6 },
   ];
   for (const spec of cases) {
     it(`Conv2d matches a direct convolution (${JSON.stringify(spec)})`, async () => {
@@ -199,4 +210,67 @@ describe('layers follow PyTorch semantics', () => {
     a.dispose();
     b.dispose();
   });
+});
+
+describe('Conv2d crops the taps that only read padding and multiplies matrices where it can', () => {
+  it('finds the live taps of a padded window', () => {
+    assert.deepEqual(liveTaps(1, 3, 1, 1), { first: 1, count: 1, padBefore: 0, padAfter: 0 });
+    assert.deepEqual(liveTaps(2, 3, 2, 1), { first: 1, count: 2, padBefore: 0, padAfter: 0 });
+    assert.deepEqual(liveTaps(2, 7, 2, 3), { first: 3, count: 2, padBefore: 0, padAfter: 0 });
+    assert.deepEqual(liveTaps(4, 7, 2, 3), { first: 1, count: 6, padBefore: 2, padAfter: 2 });
+    // Every tap reads input somewhere: nothing to crop.
+    assert.equal(liveTaps(2, 3, 1, 1), null);
+    assert.equal(liveTaps(32, 3, 2, 1), null);
+    assert.equal(liveTaps(5, 1, 1, 0), null);
+  });
+
+  // The cropped and matrix-product forms must give the full kernel's gradients: zeros for cropped taps, the same values
+  // elsewhere, and the same input gradient, on the reference backend and on wasm's own gradient kernels.
+  for (const backend of ['cpu', 'wasm'] as const) {
+    for (const spec of [
+      { c: 5, o: 4, k: 3, stride: 1, padding: 1, groups: 1, h: 1, w: 1 },
+      { c: 5, o: 4, k: 3, stride: 2, padding: 1, groups: 1, h: 2, w: 3 },
+      { c: 6, o: 6, k: 3, stride: 1, padding: 1, groups: 6, h: 1, w: 3 },
+      { c: 3, o: 4, k: 7, stride: 2, padding: 3, groups: 1, h: 2, w: 2 },
+      { c: 5, o: 4, k: 1, stride: 2, padding: 0, groups: 1, h: 5, w: 4 },
+      { c: 5, o: 4, k: 3, stride: 2, padding: 1, groups: 1, h: 2, w: 2 },
+      { c: 4, o: 3, k: 3, stride: 1, padding: 0, groups: 1, h: 3, w: 3 },
+    ]) {
+      it(`gives the full kernel's gradients on ${backend} (${JSON.stringify(spec)})`, async () => {
+        await initBackend({ backend });
+        const rng = new Rng(11);
+        const conv = new Conv2d(spec.c, spec.o, spec.k, rng, spec);
+        const x = tf.tensor4d(randomArray(rng, 3 * spec.h * spec.w * spec.c), [3, spec.h, spec.w, spec.c]);
+        const p = spec.padding;
+        const pad: tf.backend_util.ExplicitPadding = [
+          [0, 0],
+          [p, p],
+          [p, p],
+          [0, 0],
+        ];
+        const full = (input: tf.Tensor4D, weight: tf.Tensor4D) =>
+          spec.groups === 1
+            ? tf.conv2d(input, weight, spec.stride, pad)
+            : tf.depthwiseConv2d(input, weight, spec.stride, pad);
+        const weight = conv.weight.value as tf.Tensor4D;
+        await assertNoLeak(() => {
+          const [dxRef, dwRef] = tf.grads((input: tf.Tensor, w: tf.Tensor) =>
+            tf.sum(tf.square(full(input as tf.Tensor4D, w as tf.Tensor4D))),
+          )([x, weight]);
+          const loss = (input: tf.Tensor) =>
+            tf.sum(tf.square(conv.forward(input as tf.Tensor4D))) as tf.Scalar;
+          const dx = tf.grad(loss)(x);
+          const { value, grads } = tf.variableGrads(() => loss(x), [conv.weight.variable]);
+          const dw = grads[conv.weight.variable.name];
+          value.dispose();
+          assert.deepEqual(dw.shape, dwRef.shape);
+          assertClose(dx.dataSync(), dxRef.dataSync(), 1e-5, 'input gradient');
+          assertClose(dw.dataSync(), dwRef.dataSync(), 1e-5, 'weight gradient');
+          tf.dispose([dxRef, dwRef, dx, dw]);
+        });
+        tf.dispose(x);
+        conv.dispose();
+      });
+    }
+  }
 });
