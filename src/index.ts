@@ -76,7 +76,7 @@ export {
 } from './onnx/index.js';
 export type { ImageBatch, LabelBatch, TrainStepOptions, TrainStepResult } from './parallel/pool.js';
 export { createWorkerPool, WorkerError, WorkerPool, type WorkerPoolOptions } from './parallel/pool.js';
-export { createPoolStep } from './parallel/pool-step.js';
+export { createPoolTraining, type PoolTraining } from './parallel/pool-step.js';
 export { readTrainingCheckpoint, restoreTraining, saveTrainingCheckpoint } from './train/checkpoint.js';
 export { DEFAULT_CONFIG, type TrainConfig } from './train/config.js';
 export { type EvalResult, evaluate } from './train/evaluate.js';

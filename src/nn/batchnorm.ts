@@ -50,11 +50,51 @@ export class BatchNorm2d extends Module {
         `BatchNorm2d: expected more than 1 value per channel when training, got input shape [${x.shape}]`,
       );
     }
-    return tf.tidy(() => {
-      const { mean, variance } = tf.moments(x, reduceAxes);
+    return this.normalizeBatch(x, scale, offset, reduceAxes, count) as T;
+  }
+
+  /**
+   * Training-mode BatchNorm as one differentiable op with the closed-form backward pass (`ops` counts full-size
+   * passes over x):
+   *   forward   mean, x - mean, square, mean (biased variance), y = x * a + b                     5 ops
+   *   backward  sum(dy), sum(dy * (x - mean)) and dx = dy * k1 + x * k2 + k3 per channel, where
+   *             k1 = scale * invStd, k2 = -k1 * invStd^2 * sum(dy * (x - mean)) / N,
+   *             k3 = -k1 * sum(dy) / N - k2 * mean                                                  8 ops
+   * Differentiating tfjs's composition (moments, then batchNorm with the batch statistics) took about 15 full-size
+   * passes and kept several full-size temporaries alive until the end of the backward pass; here only x, mean
+   * and invStd are kept. Same mathematics as PyTorch's native batch_norm backward.
+   */
+  private normalizeBatch(
+    x: tf.Tensor,
+    scale: tf.Tensor1D,
+    offset: tf.Tensor1D,
+    axes: number[],
+    count: number,
+  ): tf.Tensor {
+    const eps = this.eps;
+    const op = tf.customGrad((input, weight, bias, save) => {
+      const xIn = input as tf.Tensor;
+      const mean = tf.mean(xIn, axes);
+      const variance = tf.mean(tf.square(tf.sub(xIn, mean)), axes);
       this.updateRunningStats(mean, variance, count);
-      return tf.batchNorm(x, mean, variance, offset, scale, this.eps) as T;
+      const invStd = tf.rsqrt(tf.add(variance, eps));
+      (save as tf.GradSaveFunc)([xIn, mean, invStd, weight as tf.Tensor]);
+      return {
+        value: tf.batchNorm(xIn, mean, variance, bias as tf.Tensor1D, weight as tf.Tensor1D, eps),
+        gradFunc: (dy, saved) => {
+          const [xSaved, meanSaved, inv, w] = saved;
+          const dyT = dy as tf.Tensor;
+          const sumDy = tf.sum(dyT, axes);
+          const sumDyCentered = tf.sum(tf.mul(dyT, tf.sub(xSaved, meanSaved)), axes);
+          const k1 = tf.mul(w, inv);
+          const k2 = tf.mul(tf.mul(k1, tf.square(inv)), tf.mul(sumDyCentered, -1 / count));
+          const k3 = tf.sub(tf.mul(k1, tf.mul(sumDy, -1 / count)), tf.mul(k2, meanSaved));
+          const dx = tf.add(tf.mul(dyT, k1), tf.add(tf.mul(xSaved, k2), k3));
+          return [dx, tf.mul(sumDyCentered, inv), sumDy];
+        },
+      };
     });
+    return op(x, scale, offset);
   }
 
   private updateRunningStats(mean: tf.Tensor, biasedVariance: tf.Tensor, count: number): void {

@@ -21,7 +21,13 @@ import '@tensorflow/tfjs-backend-cpu';
 import type { ModelOptions } from '../models/registry.js';
 import type { SGDOptions } from '../train/sgd.js';
 import { chunkRange, GradientExchange } from './exchange.js';
-import type { BatchSlice, ExchangeLayout, ShardResult, TransferredTensor } from './protocol.js';
+import type {
+  BatchSlice,
+  ExchangeLayout,
+  MomentumBuffers,
+  ShardResult,
+  TransferredTensor,
+} from './protocol.js';
 import { WorkerHandle } from './worker-handle.js';
 
 export { liveWorkerThreads, WorkerError } from './worker-handle.js';
@@ -286,6 +292,29 @@ export class WorkerPool {
         entries.push({ key, shape: [...tensor.shape], dtype, data });
       }
       await Promise.all(this.handles.map((handle) => handle.request({ type: 'loadState', entries })));
+    });
+  }
+
+  /**
+   * The SGD momentum buffers (model.parameters() order, null before a parameter's first update) from replica 0;
+   * every replica holds the same bits. Caller disposes.
+   */
+  getMomentumBuffers(): Promise<Array<tf.Tensor | null>> {
+    return this.enqueue(async () => {
+      const buffers = await this.handles[0].request<MomentumBuffers>({ type: 'getMomentum' });
+      return buffers.map((b) => (b ? tf.tensor(b.data, b.shape, 'float32') : null));
+    });
+  }
+
+  /** Gives every replica's optimizer these momentum buffers (as `getMomentumBuffers` returns them; copied). */
+  loadMomentumBuffers(buffers: ReadonlyArray<tf.Tensor | null>): Promise<void> {
+    return this.enqueue(async () => {
+      const transferred: MomentumBuffers = [];
+      for (const b of buffers)
+        transferred.push(b ? { shape: [...b.shape], data: Float32Array.from(await b.data()) } : null);
+      await Promise.all(
+        this.handles.map((handle) => handle.request({ type: 'loadMomentum', buffers: transferred })),
+      );
     });
   }
 

@@ -13,6 +13,9 @@ export interface TransferredTensor {
   data: Float32Array | Int32Array;
 }
 
+/** SGD momentum buffers in model.parameters() order; null where a parameter has none yet (before its first step). */
+export type MomentumBuffers = Array<{ shape: number[]; data: Float32Array } | null>;
+
 /** Where a batch lies in the pool's shared input buffers, and which part a worker takes. */
 export interface BatchSlice {
   /** Shared NHWC float32 images of the whole batch. */
@@ -41,6 +44,8 @@ export type WorkerRequest =
   | { type: 'predict'; batch: BatchSlice }
   | { type: 'getState' }
   | { type: 'loadState'; entries: TransferredTensor[] }
+  | { type: 'getMomentum' }
+  | { type: 'loadMomentum'; buffers: MomentumBuffers }
   | { type: 'fail'; message: string };
 
 /** What `init` answers: the sizes of the flat vector a training step exchanges. */

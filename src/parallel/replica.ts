@@ -13,7 +13,13 @@ import type { Buffer, Parameter } from '../nn/module.js';
 import { crossEntropy, topKCorrect } from '../train/loss.js';
 import { SGD, type SGDOptions } from '../train/sgd.js';
 import { GradientExchange } from './exchange.js';
-import type { BatchSlice, ExchangeLayout, ShardResult, TransferredTensor } from './protocol.js';
+import type {
+  BatchSlice,
+  ExchangeLayout,
+  MomentumBuffers,
+  ShardResult,
+  TransferredTensor,
+} from './protocol.js';
 
 /** Copies a tensor's values into `target` at `offset` (straight from the wasm heap when possible). */
 function readInto(tensor: tf.Tensor, target: Float32Array, offset: number): void {
@@ -192,6 +198,23 @@ export class Replica {
       dtype: entry.tensor.dtype === 'int32' ? 'int32' : 'float32',
       data: entry.tensor.dataSync().slice() as Float32Array | Int32Array,
     }));
+  }
+
+  /** The optimizer's momentum buffers, copied. */
+  momentumBuffers(): MomentumBuffers {
+    return this.optimizer
+      .momentumBuffers()
+      .map((b) => (b ? { shape: [...b.shape], data: (b.dataSync() as Float32Array).slice() } : null));
+  }
+
+  /** Replaces the optimizer's momentum buffers (copies them). */
+  loadMomentumBuffers(buffers: MomentumBuffers): void {
+    const tensors = buffers.map((b) => (b ? tf.tensor(b.data, b.shape, 'float32') : null));
+    try {
+      this.optimizer.loadMomentumBuffers(tensors);
+    } finally {
+      tf.dispose(tensors.filter((t): t is tf.Tensor => t !== null));
+    }
   }
 
   /** Loads state_dict entries (strict: every key must be present). */

@@ -44,6 +44,13 @@ async function handle(request: PostedRequest): Promise<{ result: unknown; transf
     case 'loadState':
       requireReplica().loadStateDict(request.entries);
       return { result: null };
+    case 'getMomentum': {
+      const buffers = requireReplica().momentumBuffers();
+      return { result: buffers, transfer: buffers.flatMap((b) => (b ? [b.data.buffer as ArrayBuffer] : [])) };
+    }
+    case 'loadMomentum':
+      requireReplica().loadMomentumBuffers(request.buffers);
+      return { result: null };
     case 'fail':
       // Test hook: an error nobody catches, as a crashing native kernel or a bug in an async callback would raise.
       setImmediate(() => {

@@ -35,6 +35,12 @@ export interface TrainConfig {
   seed: number;
   /** Decode worker threads for file datasets (null: automatic). */
   dataWorkers: number | null;
+  /**
+   * Model replicas training data-parallel on worker threads (src/parallel/), one per core at most. Part of the
+   * run's definition: BatchNorm normalises each worker's shard with its own statistics (as PyTorch DDP does), so
+   * the numbers depend on it. Absent in checkpoints of earlier versions: 1.
+   */
+  workers?: number;
 }
 
 /** Defaults under every recipe. */
@@ -58,6 +64,7 @@ export const DEFAULT_CONFIG: TrainConfig = {
   evalBatchSize: 128,
   seed: 0,
   dataWorkers: null,
+  workers: 1,
 };
 
 /** Every problem with a config, as messages naming the option. */
@@ -79,6 +86,9 @@ export function configProblems(config: TrainConfig): string[] {
   if (config.trainLimit !== null) positiveInt('train limit', config.trainLimit);
   if (config.testLimit !== null) positiveInt('test limit', config.testLimit);
   if (config.imageSize !== null) positiveInt('image size', config.imageSize);
+  if (config.workers !== undefined) positiveInt('workers', config.workers);
+  if ((config.workers ?? 1) > config.batchSize)
+    problems.push(`workers (${config.workers}) must not exceed the batch size (${config.batchSize})`);
   if (!Number.isInteger(config.seed)) problems.push(`seed must be an integer, got ${config.seed}`);
   problems.push(...scheduleProblems(config.schedule));
   return problems;

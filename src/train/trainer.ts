@@ -48,6 +48,11 @@ export interface TrainerOptions {
   backend: string;
   /** The update function (default: {@link createLocalStep}). */
   step?: TrainStep;
+  /**
+   * For a step that trains copies of the model elsewhere (a worker pool): brings `model` and `optimizer` up to
+   * date; called before every evaluation and checkpoint.
+   */
+  pullState?: () => Promise<void>;
   /** Aborting stops after the current batch with a checkpoint (wire SIGINT to it). */
   signal?: AbortSignal;
   progress?: ProgressReporter;
@@ -183,6 +188,7 @@ export class Trainer {
       });
     const firstLr = lrAt(0);
     const lastLr = lrAt(this.o.train.batchesPerEpoch - 1);
+    await this.o.pullState?.();
     const result = val
       ? await evaluate(this.o.model, val, (done, total) =>
           progress?.phase(`validate ${epoch + 1}/${config.epochs}`, done, total),
@@ -249,6 +255,7 @@ export class Trainer {
   }
 
   private async save(): Promise<void> {
+    await this.o.pullState?.();
     await saveTrainingCheckpoint(this.checkpointPath, this.o.model, this.o.optimizer, this.state);
     this.lastSaved = describePosition(this.state);
   }

@@ -118,6 +118,40 @@ describe('rla train / eval / predict / plot / best', () => {
     );
   });
 
+  it('--workers 2 trains on a worker pool, records it in the run, and refuses models with Dropout', async () => {
+    const pooled = join(tempDir('rla-runs-'), 'pooled');
+    const { code, lines } = await rla(
+      'train',
+      ...trainArgs,
+      '--epochs',
+      '1',
+      '--workers',
+      '2',
+      '--out',
+      pooled,
+    );
+    const text = lines.join('\n');
+    assert.equal(code, 0, text);
+    assert.match(text, /backend {3}wasm, 2 data-parallel workers/);
+    assert.equal(
+      (await readTrainingCheckpoint(join(pooled, 'checkpoint.safetensors'))).state.config.workers,
+      2,
+    );
+    const dropout = await rla(
+      'train',
+      ...trainArgs,
+      '--model',
+      'mobilenet_v2',
+      '--options',
+      '{}',
+      '--workers',
+      '2',
+    );
+    assert.equal(dropout.code, 2);
+    // (The message, on stderr, names the Dropout generator and suggests --workers 1.)
+    assert.equal((await rla('train', '--workers', '0')).code, 2);
+  });
+
   it('bad options are usage errors (exit 2)', async () => {
     assert.equal((await rla('train', '--recipe', 'nope')).code, 2);
     assert.equal((await rla('train', '--schedule', 'linear')).code, 2);

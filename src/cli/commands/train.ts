@@ -13,7 +13,14 @@ import { DATASET_NAMES, openDataset } from '../../data/sources.js';
 import { initBackend } from '../../engine/backend.js';
 import type { ClassifierModel } from '../../models/classifier.js';
 import { createModel } from '../../models/index.js';
-import { readTrainingCheckpoint, restoreTraining, type TrainingState } from '../../train/checkpoint.js';
+import { createWorkerPool } from '../../parallel/pool.js';
+import { createPoolTraining, type PoolTraining } from '../../parallel/pool-step.js';
+import {
+  moduleRngs,
+  readTrainingCheckpoint,
+  restoreTraining,
+  type TrainingState,
+} from '../../train/checkpoint.js';
 import { configProblems, DEFAULT_CONFIG, type TrainConfig } from '../../train/config.js';
 import { formatDuration, ProgressReporter, type ProgressStream } from '../../train/progress.js';
 import { RECIPE_NAMES, RECIPES, resolveConfig } from '../../train/recipes.js';
@@ -54,6 +61,8 @@ ${Object.entries(RECIPES)
   --val-size N           training images held out for validation (cifar: 5000); 0 = validate on the test split
   --train-limit N        use the first N training images; --test-limit N likewise for the test split
   --eval-batch-size N    --seed N    --data-workers N (decode threads for imagefolder)
+  --workers N            model replicas training data-parallel on N threads (wasm/cpu backends; default 1).
+                         BatchNorm uses each worker's shard statistics (as PyTorch DDP), so N is part of the run
   --out DIR              run directory (default runs/<recipe>-<time>): checkpoint.safetensors, best.safetensors,
                          metrics.jsonl
   --resume DIR           continue the run in DIR exactly where it stopped (only --epochs, --data,
@@ -88,6 +97,7 @@ const OPTIONS: OptionSpec = {
   'eval-batch-size': { type: 'string' },
   seed: { type: 'string' },
   'data-workers': { type: 'string' },
+  workers: { type: 'string' },
   out: { type: 'string', short: 'o' },
   resume: { type: 'string' },
   ...BACKEND_OPTION,
@@ -185,6 +195,7 @@ function configFrom(values: Record<string, unknown>): TrainConfig {
     evalBatchSize: optional('eval-batch-size'),
     seed: values.seed === undefined ? undefined : integerOption('seed', values.seed, { min: 0 }),
     dataWorkers: optional('data-workers'),
+    workers: optional('workers'),
   });
   const problems = configProblems(config);
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
@@ -241,6 +252,51 @@ function progressStream(out: (line: string) => void): ProgressStream {
   return { isTTY: false, write: (text: string) => out(text.replace(/\n$/, '')) };
 }
 
+/**
+ * With `config.workers` > 1, a worker pool whose replicas start from `model` and `optimizer` (fresh or resumed),
+ * or null for training on this thread.
+ */
+async function startPool(
+  config: TrainConfig,
+  model: ClassifierModel,
+  optimizer: SGD,
+  backend: string,
+): Promise<(PoolTraining & { close(): Promise<void> }) | null> {
+  const workers = config.workers ?? 1;
+  if (workers === 1) return null;
+  if (backend !== 'wasm' && backend !== 'cpu') {
+    throw new UsageError(
+      `--workers ${workers} needs the wasm or cpu backend, not ${backend} (which already uses every core)`,
+    );
+  }
+  if (moduleRngs(model).size > 0) {
+    throw new UsageError(
+      `--workers ${workers}: ${config.model} draws random numbers while training (${[...moduleRngs(model).keys()].join(', ')}), ` +
+        'which replicas on several threads cannot reproduce or checkpoint; train it with --workers 1',
+    );
+  }
+  const pool = await createWorkerPool({
+    model: config.model,
+    options: { ...config.modelOptions, numClasses: model.numClasses, seed: config.seed },
+    workers,
+    backend,
+    optimizer: {
+      lr: config.lr,
+      momentum: config.momentum,
+      weightDecay: config.weightDecay,
+      nesterov: config.nesterov,
+    },
+  });
+  try {
+    const training = createPoolTraining(pool, model, optimizer);
+    await training.push();
+    return { ...training, close: () => pool.close() };
+  } catch (error) {
+    await pool.close();
+    throw error;
+  }
+}
+
 /** Runs `rla train`; returns the exit code (130 after Ctrl-C, 1 after a non-finite loss). */
 export async function trainCommand(argv: string[], out: (line: string) => void): Promise<number> {
   const { values } = parseCommandArgs(argv, OPTIONS, TRAIN_USAGE);
@@ -286,6 +342,7 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
     seed: config.seed,
   });
   const loaders: DataLoader[] = [];
+  let pool: (PoolTraining & { close(): Promise<void> }) | null = null;
   const controller = new AbortController();
   // First Ctrl-C: finish the batch and checkpoint (the trainer watches the signal); second: leave at once.
   const onSigint = () => {
@@ -307,6 +364,7 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
       nesterov: config.nesterov,
     });
     if (checkpoint) restoreTraining(model, optimizer, checkpoint);
+    pool = await startPool(config, model, optimizer, backend);
     const { preprocessing } = splits;
     const pipeline = (train: boolean) => ({
       ops: train && config.augment ? preprocessing.train : preprocessing.eval,
@@ -348,7 +406,10 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
         `weight decay ${config.weightDecay}, batch ${config.batchSize}, ${config.epochs} epochs, ` +
         `schedule ${describeSchedule(config.schedule)}, seed ${config.seed}`,
     );
-    out(`  backend   ${backend}; run directory ${runDir}`);
+    const replicas = config.workers ?? 1;
+    out(
+      `  backend   ${backend}${replicas > 1 ? `, ${replicas} data-parallel workers` : ''}; run directory ${runDir}`,
+    );
 
     process.on('SIGINT', onSigint);
     const started = performance.now();
@@ -366,6 +427,8 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
       signal: controller.signal,
       progress: new ProgressReporter(progressStream(out)),
       resumed,
+      step: pool?.step,
+      pullState: pool?.pull,
     });
     const outcome = await trainer.run();
     const seconds = (performance.now() - started) / 1000;
@@ -373,6 +436,7 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
     return summarize(outcome, { out, runDir, seconds, config, splits, backend, params });
   } finally {
     process.off('SIGINT', onSigint);
+    await pool?.close();
     await Promise.all(loaders.map((l) => l.close()));
     model.dispose();
   }
