@@ -1,9 +1,9 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """PyTorch reference numbers for `npm run bench`, measured on this machine (not a project dependency).
 
-Needs PyTorch (Debian: python3-torch) and a checkout of the official RLA-Net code (its `models/` package):
+Needs PyTorch (Debian: python3-torch, for /usr/bin/python3) and a checkout of the official RLA-Net code (its `models/` package):
 
-    python3 bench/pytorch-reference.py --official /path/to/RLA-Net [--threads 2] [--seconds 20] [--case NAME]
+    /usr/bin/python3 bench/pytorch-reference.py --official /path/to/RLA-Net [--threads 2] [--seconds 20] [--case NAME]
 
 Prints one JSON object: {"torch": version, "threads": n, "cases": [{"case", "engine": "pytorch", "imgPerSec", "runs"}]}
 with the case names of the bench, so the ratios can be taken from runs made in the same minutes: absolute figures

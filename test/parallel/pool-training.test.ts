@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cifarPreprocessing } from '../../src/data/preprocessing.js';
 import { initBackend } from '../../src/engine/backend.js';
 import type { ClassifierModel } from '../../src/models/classifier.js';
 import { createWorkerPool, liveWorkerThreads, type WorkerPool } from '../../src/parallel/pool.js';
@@ -21,9 +20,9 @@ import {
   TINY_MODEL_OPTIONS,
   tempRunDir,
   tinyConfig,
-  tinyLoaders,
   tinyModel,
   tinySgd,
+  tinyTrainerOptions,
 } from '../train/_tiny.js';
 
 const WORKERS = 2;
@@ -57,18 +56,8 @@ async function poolRun(
   const training = createPoolTraining(pool, model, optimizer);
   await training.push();
   const controller = new AbortController();
-  const { train, val } = tinyLoaders(config);
   const outcome = await new Trainer({
-    model,
-    optimizer,
-    config,
-    train,
-    val,
-    test: null,
-    runDir,
-    classNames: ['a', 'b', 'c', 'd'],
-    preprocessing: cifarPreprocessing(),
-    backend: 'wasm',
+    ...tinyTrainerOptions(model, optimizer, config, runDir, 'wasm'),
     step: training.step,
     pullState: training.pull,
     signal: controller.signal,

@@ -9,6 +9,7 @@ import type { ClassifierModel } from '../../src/models/classifier.js';
 import { createModel } from '../../src/models/index.js';
 import { DEFAULT_CONFIG, type TrainConfig } from '../../src/train/config.js';
 import { SGD } from '../../src/train/sgd.js';
+import type { TrainerOptions } from '../../src/train/trainer.js';
 
 export const TINY_MODEL_OPTIONS = { layers: [1, 1, 1, 1], widthPerGroup: 2, rlaChannel: 4 };
 
@@ -73,6 +74,29 @@ export function tinyLoaders(config: TrainConfig): { train: DataLoader; val: Data
       pipeline: { ...pipeline, ops: pre.eval },
       seed: config.seed,
     }),
+  };
+}
+
+/** Trainer options for a tiny run of `model` in `runDir` (validation on the tiny held-out set, no test split). */
+export function tinyTrainerOptions(
+  model: ClassifierModel,
+  optimizer: SGD,
+  config: TrainConfig,
+  runDir: string,
+  backend: string,
+): TrainerOptions {
+  const { train, val } = tinyLoaders(config);
+  return {
+    model,
+    optimizer,
+    config,
+    train,
+    val,
+    test: null,
+    runDir,
+    classNames: ['a', 'b', 'c', 'd'],
+    preprocessing: cifarPreprocessing(),
+    backend,
   };
 }
 

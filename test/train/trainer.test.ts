@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Batch } from '../../src/data/loader.js';
-import { cifarPreprocessing } from '../../src/data/preprocessing.js';
 import { initBackend } from '../../src/engine/backend.js';
 import type { ClassifierModel } from '../../src/models/classifier.js';
 import { readTrainingCheckpoint, restoreTraining } from '../../src/train/checkpoint.js';
@@ -21,7 +20,15 @@ import {
   type TrainOutcome,
 } from '../../src/train/trainer.js';
 import { assertNoLeak } from '../helpers/tensors.js';
-import { snapshot, tempRunDir, tinyConfig, tinyLoaders, tinyModel, tinySgd } from './_tiny.js';
+import {
+  snapshot,
+  tempRunDir,
+  tinyConfig,
+  tinyLoaders,
+  tinyModel,
+  tinySgd,
+  tinyTrainerOptions,
+} from './_tiny.js';
 
 const disposables: Array<{ dispose(): void }> = [];
 after(() => {
@@ -32,18 +39,8 @@ function setup(config: TrainConfig, runDir: string, seed: number, extra: Partial
   const model = tinyModel(seed);
   const optimizer = tinySgd(model, config);
   disposables.push(model, optimizer);
-  const { train, val } = tinyLoaders(config);
   const options: TrainerOptions = {
-    model,
-    optimizer,
-    config,
-    train,
-    val,
-    test: null,
-    runDir,
-    classNames: ['a', 'b', 'c', 'd'],
-    preprocessing: cifarPreprocessing(),
-    backend: tf.getBackend(),
+    ...tinyTrainerOptions(model, optimizer, config, runDir, tf.getBackend()),
     ...extra,
   };
   return { model, optimizer, options };
