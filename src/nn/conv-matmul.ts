@@ -5,12 +5,14 @@
  * filter HWIO -> OHWI in a generic scalar loop and then packs it for XNNPACK: about 32 ns per weight, 34 ms for a
  * 512x2048 1x1 conv against 4 ms for its arithmetic at batch 64. A MatMul packs the same weight in ~2 ms. Two kinds
  * of convolution are matrix products of the NHWC data as it lies in memory:
- *  - 1x1 kernels: [N*H*W, Cin] x [Cin, Cout], after subsampling the map for stride > 1;
+ *  - 1x1 kernels: [N*H*W, Cin] x [Cin, Cout], after subsampling the map for stride > 1 (the filter-gradient
+ *    kernels' `subsample`, a 1x1 ones depthwise conv: exact, and differentiable on every backend);
  *  - kernels covering the whole unpadded map (one output pixel): [N, H*W*Cin] x [H*W*Cin, Cout], since an HWIO
  *    weight flattens in the same (row, column, channel) order as an NHWC image.
- * Same sums, same gradients (through MatMul, Reshape and Slice), no copies of the weight.
+ * Same sums, same gradients (through MatMul and Reshape), no copies of the weight.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { subsample } from '../engine/kernels/conv2d-backprop-filter.js';
 
 /** y = conv(x, weight) as a matrix product, or null when this convolution is not one. */
 export function convolveAsMatMul(
@@ -24,8 +26,9 @@ export function convolveAsMatMul(
   const [n, h, w, c] = x.shape;
   const [kh, kw, , out] = weight.shape;
   if (kh === 1 && kw === 1) {
-    const sampled = subsample(x, stride);
-    const [, oh, ow] = sampled.shape;
+    const oh = Math.ceil(h / stride);
+    const ow = Math.ceil(w / stride);
+    const sampled = subsample(x, [stride, stride], oh, ow);
     const y = tf.matMul(tf.reshape(sampled, [n * oh * ow, c]), tf.reshape(weight, [c, out]));
     return tf.reshape(y, [n, oh, ow, out]);
   }
@@ -34,25 +37,4 @@ export function convolveAsMatMul(
     return tf.reshape(y, [n, 1, 1, out]);
   }
   return null;
-}
-
-/** Every `stride`-th row and column from the first: the pixels a 1x1 kernel with that stride reads. */
-function subsample(x: tf.Tensor4D, stride: number): tf.Tensor4D {
-  if (stride === 1) return x;
-  const [n, h, w, c] = x.shape;
-  const oh = Math.ceil(h / stride);
-  const ow = Math.ceil(w / stride);
-  // Pad to whole stride cells (the padding is never read), then take the first pixel of each cell: a reshape to
-  // [N*OH, stride, OW, stride*C] puts it at [:, 0, :, 0:C].
-  const whole =
-    oh * stride === h && ow * stride === w
-      ? x
-      : tf.pad(x, [
-          [0, 0],
-          [0, oh * stride - h],
-          [0, ow * stride - w],
-          [0, 0],
-        ]);
-  const cells = tf.reshape(whole, [n * oh, stride, ow, stride * c]);
-  return tf.reshape(tf.slice(cells, [0, 0, 0, 0], [n * oh, 1, ow, c]), [n, oh, ow, c]);
 }

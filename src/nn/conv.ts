@@ -116,27 +116,17 @@ export class Conv2d extends Module {
     const p = this.padding;
     if (p === 0) return { weight, pad: 'valid' };
     const k = this.kernelSize;
-    const rows = this.dilation === 1 ? liveTaps(h, k, this.stride, p) : null;
-    const cols = this.dilation === 1 ? liveTaps(w, k, this.stride, p) : null;
-    if (!rows && !cols) {
-      return {
-        weight,
-        pad: [
-          [0, 0],
-          [p, p],
-          [p, p],
-          [0, 0],
-        ],
-      };
-    }
-    const r = rows ?? { first: 0, count: k, padBefore: p, padAfter: p };
-    const c = cols ?? { first: 0, count: k, padBefore: p, padAfter: p };
+    const rows = liveTaps(h, k, this.stride, p, this.dilation);
+    const cols = liveTaps(w, k, this.stride, p, this.dilation);
+    const cropped = rows.count < k || cols.count < k;
     return {
-      weight: tf.slice(weight, [r.first, c.first, 0, 0], [r.count, c.count, -1, -1]),
+      weight: cropped
+        ? tf.slice(weight, [rows.first, cols.first, 0, 0], [rows.count, cols.count, -1, -1])
+        : weight,
       pad: [
         [0, 0],
-        [r.padBefore, r.padAfter],
-        [c.padBefore, c.padAfter],
+        [rows.padBefore, rows.padAfter],
+        [cols.padBefore, cols.padAfter],
         [0, 0],
       ],
     };

@@ -30,7 +30,7 @@ export function windowOutputSize(
   return Math.floor((size + 2 * pad - dilation * (kernel - 1) - 1) / stride) + 1;
 }
 
-/** The filter taps of a zero-padded, undilated window op that ever read the input, along one axis. */
+/** The filter taps of a zero-padded window op that ever read the input, along one axis. */
 export interface LiveTaps {
   /** First live tap and how many (contiguous). */
   first: number;
@@ -44,17 +44,20 @@ export interface LiveTaps {
  * Which taps of a `kernel`-wide window (stride `stride`, `pad` zeros on both sides) touch real input on an axis of
  * `size`: the others only ever multiply padding. On the small maps of CIFAR-size networks this is most of a 3x3
  * kernel (a 1x1 map uses only the centre tap), so convolving with the live taps alone gives the same outputs for a
- * fraction of the work. Returns null when every tap is live or the cropped geometry would change the output size.
+ * fraction of the work. Returns the whole window when every tap is live, the window is dilated (not analysed), or
+ * the cropped geometry would change the output size.
  */
-export function liveTaps(size: number, kernel: number, stride: number, pad: number): LiveTaps | null {
+export function liveTaps(size: number, kernel: number, stride: number, pad: number, dilation = 1): LiveTaps {
+  const whole = { first: 0, count: kernel, padBefore: pad, padAfter: pad };
+  if (dilation !== 1) return whole;
   const out = windowOutputSize(size, kernel, stride, pad);
-  if (out < 1) return null;
+  if (out < 1) return whole;
   const first = Math.max(0, pad - (out - 1) * stride);
   const last = Math.min(kernel - 1, size - 1 + pad);
   const count = last - first + 1;
-  if (count < 1 || count >= kernel) return null;
+  if (count < 1 || count >= kernel) return whole;
   const padBefore = pad - first;
   const padAfter = Math.max(0, (out - 1) * stride - padBefore + count - size);
   const croppedOut = Math.floor((size + padBefore + padAfter - count) / stride) + 1;
-  return croppedOut === out ? { first, count, padBefore, padAfter } : null;
+  return croppedOut === out ? { first, count, padBefore, padAfter } : whole;
 }

@@ -85,6 +85,8 @@ export class Trainer {
   private state: TrainingState;
   /** Human description of the checkpoint on disk, for messages. */
   private lastSaved: string;
+  /** Whether a step ran since `model` and `optimizer` were last brought up to date (see `pullState`). */
+  private pullNeeded = false;
 
   constructor(private readonly o: TrainerOptions) {
     this.step = o.step ?? createLocalStep(o.model, o.optimizer);
@@ -149,6 +151,7 @@ export class Trainer {
         epochs: config.epochs,
       });
       const result = await this.step(batch, lr);
+      this.pullNeeded = true;
       if (!Number.isFinite(result.loss)) return this.diverge(epoch, batch.index, lr, result.loss);
       sums.lossSum += result.loss * result.count;
       sums.correct1 += result.correct1;
@@ -188,7 +191,7 @@ export class Trainer {
       });
     const firstLr = lrAt(0);
     const lastLr = lrAt(this.o.train.batchesPerEpoch - 1);
-    await this.o.pullState?.();
+    await this.pullState();
     const result = val
       ? await evaluate(this.o.model, val, (done, total) =>
           progress?.phase(`validate ${epoch + 1}/${config.epochs}`, done, total),
@@ -254,8 +257,15 @@ export class Trainer {
     return result;
   }
 
-  private async save(): Promise<void> {
+  /** Brings the main-thread model and optimizer up to date with the step's copies, once per run of steps. */
+  private async pullState(): Promise<void> {
+    if (!this.pullNeeded) return;
     await this.o.pullState?.();
+    this.pullNeeded = false;
+  }
+
+  private async save(): Promise<void> {
+    await this.pullState();
     await saveTrainingCheckpoint(this.checkpointPath, this.o.model, this.o.optimizer, this.state);
     this.lastSaved = describePosition(this.state);
   }

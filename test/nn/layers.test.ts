@@ -219,9 +219,11 @@ describe('Conv2d crops the taps that only read padding and multiplies matrices w
     assert.deepEqual(liveTaps(2, 7, 2, 3), { first: 3, count: 2, padBefore: 0, padAfter: 0 });
     assert.deepEqual(liveTaps(4, 7, 2, 3), { first: 1, count: 6, padBefore: 2, padAfter: 2 });
     // Every tap reads input somewhere: nothing to crop.
-    assert.equal(liveTaps(2, 3, 1, 1), null);
-    assert.equal(liveTaps(32, 3, 2, 1), null);
-    assert.equal(liveTaps(5, 1, 1, 0), null);
+    assert.deepEqual(liveTaps(2, 3, 1, 1), { first: 0, count: 3, padBefore: 1, padAfter: 1 });
+    assert.deepEqual(liveTaps(32, 3, 2, 1), { first: 0, count: 3, padBefore: 1, padAfter: 1 });
+    assert.deepEqual(liveTaps(5, 1, 1, 0), { first: 0, count: 1, padBefore: 0, padAfter: 0 });
+    // Dilated windows are left whole (undilated, this one would be cropped to its centre tap).
+    assert.deepEqual(liveTaps(1, 3, 1, 1, 2), { first: 0, count: 3, padBefore: 1, padAfter: 1 });
   });
 
   // The cropped and matrix-product forms must give the full kernel's gradients: zeros for cropped taps, the same values

@@ -252,6 +252,9 @@ function progressStream(out: (line: string) => void): ProgressStream {
   return { isTTY: false, write: (text: string) => out(text.replace(/\n$/, '')) };
 }
 
+/** Training on a worker pool, and the way to stop its threads. */
+type RunningPool = PoolTraining & { close(): Promise<void> };
+
 /**
  * With `config.workers` > 1, a worker pool whose replicas start from `model` and `optimizer` (fresh or resumed),
  * or null for training on this thread.
@@ -261,7 +264,7 @@ async function startPool(
   model: ClassifierModel,
   optimizer: SGD,
   backend: string,
-): Promise<(PoolTraining & { close(): Promise<void> }) | null> {
+): Promise<RunningPool | null> {
   const workers = config.workers ?? 1;
   if (workers === 1) return null;
   if (backend !== 'wasm' && backend !== 'cpu') {
@@ -269,9 +272,10 @@ async function startPool(
       `--workers ${workers} needs the wasm or cpu backend, not ${backend} (which already uses every core)`,
     );
   }
-  if (moduleRngs(model).size > 0) {
+  const generators = [...moduleRngs(model).keys()];
+  if (generators.length > 0) {
     throw new UsageError(
-      `--workers ${workers}: ${config.model} draws random numbers while training (${[...moduleRngs(model).keys()].join(', ')}), ` +
+      `--workers ${workers}: ${config.model} draws random numbers while training (${generators.join(', ')}), ` +
         'which replicas on several threads cannot reproduce or checkpoint; train it with --workers 1',
     );
   }
@@ -342,7 +346,7 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
     seed: config.seed,
   });
   const loaders: DataLoader[] = [];
-  let pool: (PoolTraining & { close(): Promise<void> }) | null = null;
+  let pool: RunningPool | null = null;
   const controller = new AbortController();
   // First Ctrl-C: finish the batch and checkpoint (the trainer watches the signal); second: leave at once.
   const onSigint = () => {
@@ -406,9 +410,8 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
         `weight decay ${config.weightDecay}, batch ${config.batchSize}, ${config.epochs} epochs, ` +
         `schedule ${describeSchedule(config.schedule)}, seed ${config.seed}`,
     );
-    const replicas = config.workers ?? 1;
     out(
-      `  backend   ${backend}${replicas > 1 ? `, ${replicas} data-parallel workers` : ''}; run directory ${runDir}`,
+      `  backend   ${backend}${pool ? `, ${config.workers} data-parallel workers` : ''}; run directory ${runDir}`,
     );
 
     process.on('SIGINT', onSigint);

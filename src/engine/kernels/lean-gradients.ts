@@ -1,6 +1,8 @@
 /**
- * Leaner versions of four tfjs gradient functions on every training step's hot path (BatchNorm), with the same
- * mathematics and fewer full-size tensor passes. The gradient registry is global, so they serve every backend.
+ * Leaner versions of four tfjs gradient functions, with the same mathematics and fewer full-size tensor passes.
+ * The gradient registry is global, so they serve every backend. (BatchNorm2d's training pass no longer reaches
+ * the FusedBatchNorm or Mean gradients: it is one op with its own backward, nn/batchnorm.ts; they serve any other
+ * use of tf.batchNorm / tf.mean under a gradient, e.g. fine-tuning with frozen BatchNorm statistics.)
  *
  * - Mean / Sum: tfjs broadcasts dy with `ones(x.shape)`, which is built in JS and uploaded (150 ms for 8 M
  *   floats on wasm); `fill` runs inside the backend.
