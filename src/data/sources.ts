@@ -87,6 +87,17 @@ export function isDatasetName(name: string): name is DatasetName {
   return (DATASET_NAMES as readonly string[]).includes(name);
 }
 
+/** Both splits of dataset `name` in `dir`, loaded in parallel; the class names are the training split's. */
+async function loadSplits(
+  name: DatasetName,
+  dir: string,
+  load: (split: 'train' | 'test') => Promise<ImageDataset>,
+  preprocessing: Preprocessing,
+): Promise<DatasetSplits> {
+  const [train, test] = await Promise.all([load('train'), load('test')]);
+  return { name, dir, train, test, classNames: [...train.classNames], preprocessing };
+}
+
 /** Opens the train and test splits of a dataset by name. */
 export async function openDataset(name: string, options: OpenDatasetOptions = {}): Promise<DatasetSplits> {
   if (!isDatasetName(name))
@@ -97,52 +108,24 @@ export async function openDataset(name: string, options: OpenDatasetOptions = {}
       const fallback = name === 'fashion-mnist' ? DEBIAN_FASHION_MNIST : embeddedFashionMnistDir();
       const dir = requireDir(name, options.data ?? fallback);
       const classes = [...FASHION_MNIST_CLASSES];
-      const [train, test] = await Promise.all([
-        loadMnistStyle(dir, 'train', classes),
-        loadMnistStyle(dir, 'test', classes),
-      ]);
-      return { name, dir, train, test, classNames: classes, preprocessing: mnistPreprocessing() };
+      return loadSplits(name, dir, (split) => loadMnistStyle(dir, split, classes), mnistPreprocessing());
     }
     case 'mnist': {
       const dir = requireDir(name, options.data);
       const classes = [...MNIST_CLASSES];
-      const [train, test] = await Promise.all([
-        loadMnistStyle(dir, 'train', classes),
-        loadMnistStyle(dir, 'test', classes),
-      ]);
       // No flips for digits.
-      return {
-        name,
-        dir,
-        train,
-        test,
-        classNames: classes,
-        preprocessing: mnistPreprocessing(MNIST_MEAN, MNIST_STD, false),
-      };
+      const preprocessing = mnistPreprocessing(MNIST_MEAN, MNIST_STD, false);
+      return loadSplits(name, dir, (split) => loadMnistStyle(dir, split, classes), preprocessing);
     }
     case 'cifar10': {
       const dir = requireDir(name, options.data);
-      const [train, test] = await Promise.all([loadCifar10(dir, 'train'), loadCifar10(dir, 'test')]);
-      return {
-        name,
-        dir,
-        train,
-        test,
-        classNames: [...train.classNames],
-        preprocessing: cifarPreprocessing(CIFAR10_MEAN, CIFAR10_STD),
-      };
+      const preprocessing = cifarPreprocessing(CIFAR10_MEAN, CIFAR10_STD);
+      return loadSplits(name, dir, (split) => loadCifar10(dir, split), preprocessing);
     }
     case 'cifar100': {
       const dir = requireDir(name, options.data);
-      const [train, test] = await Promise.all([loadCifar100(dir, 'train'), loadCifar100(dir, 'test')]);
-      return {
-        name,
-        dir,
-        train,
-        test,
-        classNames: [...train.classNames],
-        preprocessing: cifarPreprocessing(CIFAR100_MEAN, CIFAR100_STD),
-      };
+      const preprocessing = cifarPreprocessing(CIFAR100_MEAN, CIFAR100_STD);
+      return loadSplits(name, dir, (split) => loadCifar100(dir, split), preprocessing);
     }
     case 'imagefolder': {
       const dir = requireDir(name, options.data);

@@ -89,74 +89,71 @@ export function sliceOnHeap(
   return copyRuns(backend, x, outShape, runLength, offsets);
 }
 
-function usesHeap(backend: unknown, x: tf.TensorInfo): backend is WasmBackend {
-  return isWasmBackend(backend) && x.dtype !== 'string';
+type HeapKernel = (
+  backend: WasmBackend,
+  x: tf.TensorInfo,
+  attrs: tf.NamedAttrMap,
+) => tf.TensorInfo | tf.TensorInfo[] | null;
+
+/** `original` with `onHeap` in front for non-string tensors on wasm; where `onHeap` returns null, `original` runs. */
+function withHeapPath(original: tf.KernelConfig, onHeap: HeapKernel): tf.KernelConfig {
+  return {
+    ...original,
+    kernelFunc: (args) => {
+      const { inputs, attrs, backend } = args;
+      const x = inputs.x as tf.TensorInfo;
+      const result = isWasmBackend(backend) && x.dtype !== 'string' ? onHeap(backend, x, attrs ?? {}) : null;
+      return result ?? original.kernelFunc(args);
+    },
+  };
 }
 
 /** Slice for wasm: heap-view copy; strings go to the shipped kernel. */
 export function wasmSliceKernel(original: tf.KernelConfig): tf.KernelConfig {
-  return {
-    ...original,
-    kernelFunc: (args) => {
-      const { inputs, attrs, backend } = args;
-      const x = inputs.x as tf.TensorInfo;
-      if (!usesHeap(backend, x)) return original.kernelFunc(args);
-      const { begin, size } = attrs as unknown as SliceAttrs;
-      const [begin_, size_] = tf.slice_util.parseSliceParams(x, begin, size);
-      return sliceOnHeap(backend, x, begin_, size_);
-    },
-  };
+  return withHeapPath(original, (backend, x, attrs) => {
+    const { begin, size } = attrs as unknown as SliceAttrs;
+    const [begin_, size_] = tf.slice_util.parseSliceParams(x, begin, size);
+    return sliceOnHeap(backend, x, begin_, size_);
+  });
 }
 
 /** SplitV for wasm: one heap-view slice per part. */
 export function wasmSplitVKernel(original: tf.KernelConfig): tf.KernelConfig {
-  return {
-    ...original,
-    kernelFunc: (args) => {
-      const { inputs, attrs, backend } = args;
-      const x = inputs.x as tf.TensorInfo;
-      if (!usesHeap(backend, x)) return original.kernelFunc(args);
-      const { numOrSizeSplits, axis } = attrs as unknown as SplitVAttrs;
-      const $axis = tf.util.parseAxisParam(axis, x.shape)[0];
-      const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, $axis);
-      const begin = new Array<number>(x.shape.length).fill(0);
-      return sizes.map((part) => {
-        const size = [...x.shape];
-        size[$axis] = part;
-        const out = sliceOnHeap(backend, x, begin, size);
-        begin[$axis] += part;
-        return out;
-      });
-    },
-  };
+  return withHeapPath(original, (backend, x, attrs) => {
+    const { numOrSizeSplits, axis } = attrs as unknown as SplitVAttrs;
+    const $axis = tf.util.parseAxisParam(axis, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, $axis);
+    const begin = new Array<number>(x.shape.length).fill(0);
+    return sizes.map((part) => {
+      const size = [...x.shape];
+      size[$axis] = part;
+      const out = sliceOnHeap(backend, x, begin, size);
+      begin[$axis] += part;
+      return out;
+    });
+  });
 }
 
 /** StridedSlice for wasm: unit-stride slices through heap views, others through the shipped kernel. */
 export function wasmStridedSliceKernel(original: tf.KernelConfig): tf.KernelConfig {
-  return {
-    ...original,
-    kernelFunc: (args) => {
-      const { inputs, attrs, backend } = args;
-      const x = inputs.x as tf.TensorInfo;
-      if (!usesHeap(backend, x)) return original.kernelFunc(args);
-      const a = attrs as unknown as StridedSliceAttrs;
-      const info = tf.slice_util.sliceInfo(
-        x.shape,
-        a.begin,
-        a.end,
-        a.strides,
-        a.beginMask,
-        a.endMask,
-        a.ellipsisMask,
-        a.newAxisMask,
-        a.shrinkAxisMask,
-      );
-      if (!(info.isIdentity || info.sliceDim0 || info.isSimpleSlice)) return original.kernelFunc(args);
-      const size = info.isIdentity
-        ? [...x.shape]
-        : tf.slice_util.computeOutShape(info.begin, info.end, info.strides);
-      const begin = info.isIdentity ? new Array<number>(x.shape.length).fill(0) : info.begin;
-      return sliceOnHeap(backend, x, begin, size, info.finalShape);
-    },
-  };
+  return withHeapPath(original, (backend, x, attrs) => {
+    const a = attrs as unknown as StridedSliceAttrs;
+    const info = tf.slice_util.sliceInfo(
+      x.shape,
+      a.begin,
+      a.end,
+      a.strides,
+      a.beginMask,
+      a.endMask,
+      a.ellipsisMask,
+      a.newAxisMask,
+      a.shrinkAxisMask,
+    );
+    if (!(info.isIdentity || info.sliceDim0 || info.isSimpleSlice)) return null;
+    const size = info.isIdentity
+      ? [...x.shape]
+      : tf.slice_util.computeOutShape(info.begin, info.end, info.strides);
+    const begin = info.isIdentity ? new Array<number>(x.shape.length).fill(0) : info.begin;
+    return sliceOnHeap(backend, x, begin, size, info.finalShape);
+  });
 }
