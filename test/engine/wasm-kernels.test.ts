@@ -1,5 +1,5 @@
 /**
- * rla-net's wasm versions of shipped kernels (Slice, SplitV, StridedSlice, Sum, Mean, BatchMatMul, Identity,
+ * rla-net's wasm versions of shipped kernels (Slice, SplitV, StridedSlice, Concat, Sum, Mean, BatchMatMul, Identity,
  * Cast, MaxPoolGrad, FusedBatchNorm) give the cpu backend's results, and leave the wasm heap intact.
  */
 import assert from 'node:assert/strict';
@@ -49,6 +49,33 @@ describe('wasm kernels rewritten by rla-net', () => {
           axis,
         );
       });
+    }
+  });
+
+  it('Concat joins three parts along any axis, for float32, int32 and bool, with empty parts', async () => {
+    const rng = new Rng(2);
+    for (let i = 0; i < 30; i++) {
+      const rank = randomInt(rng, 1, 4);
+      const axis = randomInt(rng, 0, rank - 1);
+      const base = randomShape(rng, rank);
+      const widths = [randomInt(rng, 0, 5), randomInt(rng, 1, 5), randomInt(rng, 0, 5)];
+      const dtype = pick(rng, ['float32', 'int32', 'bool'] as const);
+      const parts = widths.map((width) => {
+        const shape = base.map((d, a) => (a === axis ? width : d));
+        const values = randomData(rng, tf.util.sizeFromShape(shape)).map((v) =>
+          dtype === 'float32' ? v : dtype === 'int32' ? Math.round(v * 100) : v > 0 ? 1 : 0,
+        );
+        return { shape, values };
+      });
+      await sameOnBoth(`concat ${dtype} axis ${axis} of widths [${widths}] in [${base}]`, () =>
+        tf.cast(
+          tf.concat(
+            parts.map((p) => tf.tensor(p.values, p.shape, dtype)),
+            axis,
+          ),
+          'float32',
+        ),
+      );
     }
   });
 

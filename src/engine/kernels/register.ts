@@ -20,7 +20,7 @@ import { replaceKernel } from './kernel-tensors.js';
 import { registerLeanGradients } from './lean-gradients.js';
 import { wasmMaxPoolGradKernel } from './max-pool-grad.js';
 import { wasmMeanKernel, wasmSumKernel } from './reduce.js';
-import { wasmSliceKernel, wasmSplitVKernel, wasmStridedSliceKernel } from './slice.js';
+import { wasmConcatKernel, wasmSliceKernel, wasmSplitVKernel, wasmStridedSliceKernel } from './slice.js';
 
 let registered = false;
 
@@ -46,6 +46,7 @@ export function registerRlaKernels(): void {
   wrapWasmKernel(tf.Slice, wasmSliceKernel);
   wrapWasmKernel(tf.SplitV, wasmSplitVKernel);
   wrapWasmKernel(tf.StridedSlice, wasmStridedSliceKernel);
+  wrapWasmKernel(tf.Concat, wasmConcatKernel);
   wrapWasmKernel(tf.Sum, wasmSumKernel);
   wrapWasmKernel(tf.Mean, wasmMeanKernel);
   wrapWasmKernel(tf.Identity, wasmIdentityKernel);

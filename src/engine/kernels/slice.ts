@@ -1,12 +1,12 @@
 /**
- * Slice, SplitV and StridedSlice (unit strides) for the wasm backend, copying through heap views.
+ * Slice, SplitV, StridedSlice (unit strides) and Concat for the wasm backend, copying inside the heap.
  *
- * The shipped kernels copy the whole input out of the heap (`readSync`) before slicing; these copy only the
- * sliced elements, one contiguous run (a memcpy) per row. Strided slices with steps other than 1 still go to the
- * shipped C++ kernel.
+ * The shipped slicing kernels copy the whole input out of the heap (`readSync`) before slicing; these copy only the
+ * sliced elements, one contiguous run (a memmove) per row. Strided slices with steps other than 1 still go to the
+ * shipped C++ kernel. The shipped Concat copies per row too, but through a new subarray per run.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { copyRuns, isWasmBackend, type WasmBackend } from './wasm-heap.js';
+import { concatOnHeap, copyRuns, isWasmBackend, type WasmBackend } from './wasm-heap.js';
 
 interface SliceAttrs {
   begin: number | number[];
@@ -156,4 +156,28 @@ export function wasmStridedSliceKernel(original: tf.KernelConfig): tf.KernelConf
     const begin = info.isIdentity ? new Array<number>(x.shape.length).fill(0) : info.begin;
     return sliceOnHeap(backend, x, begin, size, info.finalShape);
   });
+}
+
+/** Concat for wasm: heap copies; strings and the shipped kernel's special cases (empty parts) go to it. */
+export function wasmConcatKernel(original: tf.KernelConfig): tf.KernelConfig {
+  return {
+    ...original,
+    kernelFunc: (args) => {
+      const { inputs, attrs, backend } = args;
+      const parts = Object.values(inputs) as tf.TensorInfo[];
+      const simple =
+        isWasmBackend(backend) &&
+        parts.length > 1 &&
+        parts.every(
+          (t) => t.dtype === parts[0].dtype && t.dtype !== 'string' && tf.util.sizeFromShape(t.shape) > 0,
+        );
+      if (!simple) return original.kernelFunc(args);
+      const axis = tf.util.parseAxisParam((attrs as unknown as { axis: number }).axis, parts[0].shape)[0];
+      tf.backend_util.assertParamsConsistent(
+        parts.map((t) => t.shape),
+        axis,
+      );
+      return concatOnHeap(backend, parts, axis);
+    },
+  };
 }
