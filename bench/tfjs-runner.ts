@@ -43,7 +43,9 @@ export async function runTfjsCase(spec: CaseSpec, run: RunSpec): Promise<BenchRo
   const load = loadavg()[0];
   await initBackend({ backend });
   const options = { ...spec.options, seed: 1 };
-  const warmup = spec.kind === 'train' ? 1 : 2;
+  // Training steps settle by the fourth: the first ones grow the wasm heap to its working set (page faults cost
+  // ~10 us each on the development VM) while V8 tiers the wasm code up. A training run takes thousands of steps.
+  const warmup = spec.kind === 'train' ? 3 : 2;
   const budget = { warmup, minRuns: run.minRuns, budgetSeconds: run.budgetSeconds };
   if (run.workers === 1) {
     const model = createModel(spec.model, options);
