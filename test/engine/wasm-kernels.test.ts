@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+import { orientationCosts } from '../../src/engine/kernels/batch-matmul.js';
 import { Rng } from '../../src/nn/init.js';
 import { assertClose, maxAbs } from '../helpers/tensors.js';
 import { pick, randomData, randomInt, valuesOn } from './_kernels.js';
@@ -111,6 +112,8 @@ describe('wasm kernels rewritten by rla-net', () => {
       [3, 3, 40, 50, 60],
       [4, 1, 33, 65, 17],
       [1, 1, 2, 3, 4],
+      // Few rows against a wide right operand: computed as (B^T A^T)^T (batch-matmul.ts, orientationCosts).
+      [1, 1, 8, 512, 600],
     ]) {
       for (const transposeA of [false, true]) {
         for (const transposeB of [false, true]) {
@@ -129,6 +132,22 @@ describe('wasm kernels rewritten by rla-net', () => {
         }
       }
     }
+  });
+
+  it('BatchMatMul turns products with few rows around, and only those', () => {
+    assert.ok(
+      orientationCosts(64, 512, 2048, false, false).swapped <
+        0.7 * orientationCosts(64, 512, 2048, false, false).direct,
+    );
+    assert.ok(
+      orientationCosts(64, 2048, 512, false, true).swapped <
+        0.7 * orientationCosts(64, 2048, 512, false, true).direct,
+    );
+    const big = orientationCosts(25088, 64, 256, false, false);
+    assert.ok(
+      big.swapped > big.direct,
+      `a 25088-row product stays as it is (${big.swapped} vs ${big.direct} ns)`,
+    );
   });
 
   it('Identity and same-type Cast share the buffer safely', async () => {
