@@ -4,17 +4,31 @@
 Needs PyTorch (Debian: python3-torch, for /usr/bin/python3) and a checkout of the official RLA-Net code (its `models/` package):
 
     /usr/bin/python3 bench/pytorch-reference.py --official /path/to/RLA-Net [--threads 2] [--seconds 20] [--case NAME]
+        [--keep-freed-memory]
 
 Prints one JSON object: {"torch": version, "threads": n, "cases": [{"case", "engine": "pytorch", "imgPerSec", "runs"}]}
 with the case names of the bench, so the ratios can be taken from runs made in the same minutes: absolute figures
 on a shared machine drift by tens of percent over an hour.
+
+--keep-freed-memory reruns the script with glibc told to keep freed memory instead of unmapping it. By default
+glibc serves PyTorch's large activations with fresh mmaps and unmaps them on free, so every step faults its working
+set in again; where a page fault is expensive (about 10 us on the development VM) that halves PyTorch's training
+throughput (docs/performance.md).
 """
 import argparse
 import contextlib
 import json
+import os
 import statistics
 import sys
 import time
+
+# glibc's largest mmap threshold (32 MiB), no trimming, and 1 GiB of slack at each heap growth.
+KEEP_FREED_MEMORY = {
+    'MALLOC_MMAP_THRESHOLD_': '33554432',
+    'MALLOC_TRIM_THRESHOLD_': '17179869184',
+    'MALLOC_TOP_PAD_': '1073741824',
+}
 
 
 def main():
@@ -23,7 +37,11 @@ def main():
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--seconds', type=float, default=20.0)
     parser.add_argument('--case', action='append', help='run only these cases (repeatable)')
+    parser.add_argument('--keep-freed-memory', action='store_true', help='glibc malloc keeps freed memory (see above)')
     args = parser.parse_args()
+    if args.keep_freed_memory and any(os.environ.get(k) != v for k, v in KEEP_FREED_MEMORY.items()):
+        # glibc reads these once, at startup: start again with them set.
+        os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, **KEEP_FREED_MEMORY})
     sys.path.insert(0, args.official)
     import torch
     from models.resnet_rla import RLA_Bottleneck, RLA_ResNet, rla_resnet50
@@ -80,7 +98,8 @@ def main():
                'imgPerSec': round(batch / statistics.median(times), 2), 'runs': len(times)}
         print(json.dumps(row), file=sys.stderr)
         rows.append(row)
-    print(json.dumps({'torch': torch.__version__, 'threads': args.threads, 'cases': rows}, indent=2))
+    print(json.dumps({'torch': torch.__version__, 'threads': args.threads, 'keepFreedMemory': args.keep_freed_memory,
+                      'cases': rows}, indent=2))
 
 
 if __name__ == '__main__':

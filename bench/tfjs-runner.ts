@@ -44,7 +44,7 @@ export async function runTfjsCase(spec: CaseSpec, run: RunSpec): Promise<BenchRo
   await initBackend({ backend });
   const options = { ...spec.options, seed: 1 };
   // Training steps settle by the fourth: the first ones grow the wasm heap to its working set (page faults cost
-  // ~10 us each on the development VM) while V8 tiers the wasm code up. A training run takes thousands of steps.
+  // ~10 us each on the development VM). A training run takes thousands of steps.
   const warmup = spec.kind === 'train' ? 3 : 2;
   const budget = { warmup, minRuns: run.minRuns, budgetSeconds: run.budgetSeconds };
   if (run.workers === 1) {
