@@ -1,5 +1,5 @@
 /** The `--model`, `--options`, `--num-classes` trio shared by commands that build a model from weights. */
-import type { ModelOptions } from '../models/registry.js';
+import { getModelEntry, type ModelOptions } from '../models/registry.js';
 import { integerOption, type OptionSpec, UsageError } from './args.js';
 
 export const MODEL_OPTIONS: OptionSpec = {
@@ -26,5 +26,13 @@ export function modelOptionsFrom(values: Record<string, unknown>): { model?: str
   }
   const numClasses = integerOption('num-classes', values['num-classes']);
   if (numClasses !== undefined) options.numClasses = numClasses;
-  return { model: values.model === undefined ? undefined : String(values.model), options };
+  const model = values.model === undefined ? undefined : String(values.model);
+  if (model !== undefined) {
+    try {
+      getModelEntry(model);
+    } catch (error) {
+      throw new UsageError(`--model: ${(error as Error).message}`);
+    }
+  }
+  return { model, options };
 }

@@ -156,6 +156,15 @@ describe('rla train / eval / predict / plot / best', () => {
     assert.equal((await rla('train', '--recipe', 'nope')).code, 2);
     assert.equal((await rla('train', '--schedule', 'linear')).code, 2);
     assert.equal((await rla('train', '--epochs', '0')).code, 2);
+    const errors: string[] = [];
+    const consoleError = console.error;
+    console.error = (message: unknown) => errors.push(String(message));
+    try {
+      assert.equal((await rla('train', '--model', 'rla_resnet5')).code, 2);
+    } finally {
+      console.error = consoleError;
+    }
+    assert.match(errors.join('\n'), /--model: unknown model "rla_resnet5"; did you mean rla_resnet50/);
   });
 
   it('Ctrl-C (SIGINT) saves a checkpoint mid-epoch and exits with 130', async () => {
