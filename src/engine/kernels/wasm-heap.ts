@@ -5,7 +5,7 @@
  * every slice: cutting a 32-channel sliver out of a 32 MB activation copied all 32 MB through JS first (the
  * gradient of every `concat`, `pad` and `split`). Views on the heap make such kernels cost what they move.
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` that rla-net's wasm kernels use (not exported by tfjs). */
 export interface WasmBackend {
@@ -32,8 +32,8 @@ function wholeHeap(view: Float32Array | Int32Array | Uint8Array): {
 }
 
 /**
- * Copies `count` runs of `runLength` elements inside the heap: run i from `sourceOffsets` (relative to `source`)
- * to `target` at `i * runStride + targetOffset`. `copyWithin` on one whole-heap view is a memmove with no
+ * Copies runs of `runLength` elements inside the heap: the i-th run starts at the i-th of `sourceOffsets`
+ * (relative to `source`) and lands in `target` at `i * runStride + targetOffset`. `copyWithin` on one whole-heap view is a memmove with no
  * per-run allocation: twice as fast as `set(subarray(...))` for the 32-256 float runs of channel slices.
  */
 function copyWithinHeap(
@@ -90,12 +90,12 @@ export function concatOnHeap(backend: WasmBackend, inputs: tf.TensorInfo[], axis
   const outShape = [...inputs[0].shape];
   outShape[axis] = inputs.reduce((sum, t) => sum + t.shape[axis], 0);
   const out = backend.makeOutput(outShape, inputs[0].dtype);
-  const outer = outShape.slice(0, axis).reduce((p, d) => p * d, 1);
-  const outRun = outShape.slice(axis).reduce((p, d) => p * d, 1);
+  const outer = tf.util.sizeFromShape(outShape.slice(0, axis));
+  const outRun = tf.util.sizeFromShape(outShape.slice(axis));
   const target = backend.typedArrayFromHeap(out);
   let column = 0;
   for (const input of inputs) {
-    const run = input.shape.slice(axis).reduce((p, d) => p * d, 1);
+    const run = tf.util.sizeFromShape(input.shape.slice(axis));
     if (run > 0)
       copyWithinHeap(backend.typedArrayFromHeap(input), target, run, strided(outer, run), outRun, column);
     column += run;
