@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Module, StateEntry } from '../nn/module.js';
 import { fromTorchLayout, torchShapeOf } from '../nn/tensor-layout.js';
-import { editDistance } from '../util/edit-distance.js';
+import { truncateText } from '../util/bounded-text.js';
+import { closestMatches } from '../util/edit-distance.js';
 import { CheckpointError } from '../weights/errors.js';
 import type { SourceTensor } from './source-tensor.js';
 import { type ReadStateDictOptions, readStateDict, type StateDictSource } from './state-dict-source.js';
@@ -56,37 +57,55 @@ export function compareStateDict(entries: StateEntry[], tensors: Map<string, Sou
   return { missing, unexpected, mismatched };
 }
 
-/** The model key closest to `key` (edit distance on dotted paths), to point at typos and renamed layers. */
+/**
+ * The model key closest to `key` (edit distance on dotted paths), to point at typos and renamed layers; null when
+ * there is none or `key` is too long to compare (see `closestMatches`).
+ */
 export function nearestKey(key: string, candidates: Iterable<string>): string | null {
-  let best: string | null = null;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of candidates) {
-    const distance = editDistance(key, candidate);
-    if (distance < bestDistance) {
-      bestDistance = distance;
-      best = candidate;
-    }
-  }
-  return best;
+  return closestMatches(key, candidates, 1)[0] ?? null;
 }
 
+/** Problems listed in a strict-load error; the rest are counted. */
+const SHOWN_PROBLEMS = 60;
+/**
+ * Unexpected keys that get a nearest-key suggestion. Each costs an edit distance against every model key, and a
+ * file can hold any number of keys (300,000 took minutes): the first ones are enough to recognise a pattern.
+ */
+const SUGGESTED_KEYS = 20;
+/** Dimensions of a file's shape shown in a message (a forged shape can have millions). */
+const SHOWN_DIMS = 8;
+
+function formatShape(shape: readonly number[]): string {
+  if (shape.length <= SHOWN_DIMS) return `[${shape.join(',')}]`;
+  return `[${shape.slice(0, SHOWN_DIMS).join(',')},... (${shape.length} dims)]`;
+}
+
+/** The strict-load error text: at most {@link SHOWN_PROBLEMS} lines, keys cut to a bounded length. */
 function describeProblems(
   report: Omit<LoadReport, 'source'>,
   modelKeys: string[],
   fileName?: string,
 ): string {
   const lines: string[] = [];
-  for (const m of report.mismatched)
-    lines.push(`shape mismatch ${m.key}: model expects [${m.expected}], file has [${m.actual}]`);
-  for (const key of report.missing) lines.push(`missing in file: ${key}`);
-  for (const key of report.unexpected) {
-    const near = nearestKey(key, modelKeys);
-    lines.push(`unexpected in file: ${key}${near ? ` (nearest model key: ${near})` : ''}`);
+  const room = () => lines.length < SHOWN_PROBLEMS;
+  for (const m of report.mismatched) {
+    if (!room()) break;
+    lines.push(
+      `shape mismatch ${truncateText(m.key)}: model expects ${formatShape(m.expected)}, file has ${formatShape(m.actual)}`,
+    );
+  }
+  for (const key of report.missing) {
+    if (!room()) break;
+    lines.push(`missing in file: ${truncateText(key)}`);
+  }
+  for (const [index, key] of report.unexpected.entries()) {
+    if (!room()) break;
+    const near = index < SUGGESTED_KEYS ? nearestKey(key, modelKeys) : null;
+    lines.push(`unexpected in file: ${truncateText(key)}${near ? ` (nearest model key: ${near})` : ''}`);
   }
   const total = report.missing.length + report.unexpected.length + report.mismatched.length;
-  const shown = lines.slice(0, 60);
-  if (lines.length > shown.length) shown.push(`... and ${lines.length - shown.length} more`);
-  return `${fileName ? `${fileName}: ` : ''}weights do not fit the model (${total} problem(s); this may be a checkpoint of another architecture):\n  ${shown.join('\n  ')}`;
+  if (total > lines.length) lines.push(`... and ${total - lines.length} more`);
+  return `${fileName ? `${fileName}: ` : ''}weights do not fit the model (${total} problem(s); this may be a checkpoint of another architecture):\n  ${lines.join('\n  ')}`;
 }
 
 /** Values of keys that share one model parameter must agree (the model cannot hold untied copies). */

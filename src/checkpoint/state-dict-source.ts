@@ -4,6 +4,7 @@
  * `state_dict_ema` when asked), and `module.` (DataParallel/DDP) and `_orig_mod.` (torch.compile) prefixes
  * are stripped. Nothing in the file is executed (see src/weights/pickle.ts).
  */
+import { describeValue, truncateText } from '../util/bounded-text.js';
 import { CheckpointError } from '../weights/errors.js';
 import { readSafetensors } from '../weights/safetensors.js';
 import { readTorchCheckpoint } from '../weights/torch-checkpoint.js';
@@ -81,7 +82,7 @@ export function readStateDict(bytes: Uint8Array, options: ReadStateDictOptions =
   const add = (rawKey: string, tensor: SourceTensor) => {
     const key = stripPrefixes(rawKey);
     if (tensors.has(key))
-      throw new CheckpointError(`${context}key ${key} appears twice after removing prefixes`);
+      throw new CheckpointError(`${context}key ${truncateText(key)} appears twice after removing prefixes`);
     tensors.set(key, tensor);
   };
   if (format === 'safetensors') {
@@ -105,17 +106,13 @@ export function readStateDict(bytes: Uint8Array, options: ReadStateDictOptions =
   }
   for (const [key, value] of dict) {
     if (typeof key !== 'string')
-      throw new CheckpointError(`${context}state_dict has a non-string key ${String(key)}`);
+      throw new CheckpointError(`${context}state_dict has a non-string key: ${describeValue(key)}`);
     if (!(value instanceof TorchTensor)) {
-      throw new CheckpointError(`${context}state_dict entry ${key} is not a tensor (${describe(value)})`);
+      throw new CheckpointError(
+        `${context}state_dict entry ${truncateText(key)} is not a tensor (${describeValue(value)})`,
+      );
     }
     add(key, fromTorchTensor(value));
   }
   return { format, tensors, unwrappedFrom: from, info };
-}
-
-function describe(value: unknown): string {
-  if (value instanceof Map) return 'a dict';
-  if (Array.isArray(value)) return 'a list';
-  return typeof value;
 }

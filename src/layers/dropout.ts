@@ -20,4 +20,15 @@ export class Dropout extends Module {
     if (!this.training || this.rate === 0) return x;
     return tf.dropout(x, this.rate, undefined, this.rng.nextUint32()) as T;
   }
+
+  /**
+   * The next mask `forward` would apply to a tensor of `shape` (0 or 1/(1 - rate) per element), drawn from the
+   * same generator: a graph that multiplies by it trains exactly like this module. Advances the generator.
+   */
+  drawMask(shape: number[]): Float32Array {
+    return tf.tidy(() => {
+      const mask = tf.dropout(tf.ones(shape), this.rate, undefined, this.rng.nextUint32());
+      return Float32Array.from(mask.dataSync() as Float32Array);
+    });
+  }
 }

@@ -3,7 +3,8 @@
  * are the one entry point for building models (CLI, checkpoints, tests all go through it).
  */
 import type { RLAInput } from '../layers/rla-update.js';
-import { editDistance } from '../util/edit-distance.js';
+import { truncateText } from '../util/bounded-text.js';
+import { closestMatches } from '../util/edit-distance.js';
 import type { ClassifierModel } from './classifier.js';
 
 /** Options a model may accept; each registry entry lists the ones it honours. */
@@ -57,12 +58,9 @@ export function registerModel(entry: ModelEntry): void {
 export function getModelEntry(name: string): ModelEntry {
   const entry = entries.get(name);
   if (entry) return entry;
-  const suggestions = [...entries.keys()]
-    .map((candidate) => [candidate, editDistance(name, candidate)] as const)
-    .sort((a, b) => a[1] - b[1])
-    .slice(0, 3)
-    .map(([candidate]) => candidate);
-  throw new Error(`unknown model "${name}"; did you mean ${suggestions.join(', ')}? (rla list shows all)`);
+  const suggestions = closestMatches(name, entries.keys(), 3);
+  const hint = suggestions.length > 0 ? `did you mean ${suggestions.join(', ')}? ` : '';
+  throw new Error(`unknown model "${truncateText(name)}"; ${hint}(rla list shows all)`);
 }
 
 /** Builds a registered model. Options the model does not honour are an error, not silently ignored. */

@@ -6,7 +6,7 @@
  *
  * Values are ONNX value names (strings); every 4-D value is NCHW.
  */
-import type { Module } from '../nn/module.js';
+import type { Buffer, Module, Parameter } from '../nn/module.js';
 import {
   type AttributeValue,
   DataType,
@@ -26,6 +26,44 @@ export interface BuilderOptions {
   opset: number;
   /** Fold every BatchNorm that follows a conv into the conv's weights and bias. */
   foldBatchNorm: boolean;
+  /**
+   * Write the training-mode function (default false): parameters and buffers become graph inputs
+   * ({@link OnnxBuilder.stateInputs}), BatchNorm normalises with batch statistics and reports its new running
+   * statistics ({@link OnnxBuilder.stateUpdates}), Dropout multiplies by a mask fed per step.
+   */
+  training?: boolean;
+  /** Fixed batch size of a training graph (Dropout masks are drawn at this size). */
+  batchSize?: number;
+}
+
+/** A parameter or buffer that a training graph reads as an input (PyTorch layout, official name). */
+export interface StateInput {
+  name: string;
+  holder: Parameter | Buffer;
+  kind: 'parameter' | 'buffer';
+  dims: number[];
+  /** Its current value in PyTorch layout (a copy). */
+  read: () => Float32Array;
+}
+
+/** A per-step random input of a training graph (a Dropout mask), drawn by the caller before each run. */
+export interface RandomInput {
+  name: string;
+  dims: number[];
+  /** Draws the next value with the module's own generator (what the TF.js module would draw). */
+  draw: () => Float32Array;
+}
+
+/**
+ * A span of nodes differentiated as a whole by `backward` instead of node by node (BatchNorm's closed-form
+ * gradient). `backward` emits the gradient of each of `inputs` (null: none) from the gradient of `output`.
+ */
+export interface GradientRegion {
+  firstNode: number;
+  endNode: number;
+  inputs: Value[];
+  output: Value;
+  backward: (b: OnnxBuilder, dOutput: Value) => Array<Value | null>;
 }
 
 /** INT attribute. */
@@ -58,6 +96,16 @@ export class OnnxBuilder {
   private readonly outputs: ValueInfoProto[] = [];
   private readonly modulePaths = new Map<Module, string>();
   private readonly scopes: string[] = [];
+  private readonly int64Constants = new Map<Value, readonly number[]>();
+  private readonly stateByHolder = new Map<Parameter | Buffer, Value>();
+  /** Training graphs: the parameters and buffers read as inputs, in first-use order. */
+  readonly stateInputs: StateInput[] = [];
+  /** Training graphs: buffer input name -> the value of its update (BN running statistics). */
+  readonly stateUpdates = new Map<string, Value>();
+  /** Training graphs: Dropout masks fed per step. */
+  readonly randomInputs: RandomInput[] = [];
+  /** Node spans with a closed-form gradient. */
+  readonly regions: GradientRegion[] = [];
 
   constructor(
     readonly options: BuilderOptions,
@@ -89,6 +137,46 @@ export class OnnxBuilder {
     for (let i = 1; this.usedNames.has(name); i++) name = `${base}_${i}`;
     this.usedNames.add(name);
     return name;
+  }
+
+  /** Whether this graph computes the training-mode function (see {@link BuilderOptions.training}). */
+  get training(): boolean {
+    return this.options.training ?? false;
+  }
+
+  /**
+   * A parameter or buffer of the model: an initializer (`floatConstant`) in inference graphs, a graph input
+   * named after its official key in training graphs (one input per object, so tied weights stay tied).
+   */
+  state(holder: Parameter | Buffer, kind: 'parameter' | 'buffer', key: string, name: string, dims: number[],
+    read: () => Float32Array): Value {
+    if (!this.training) return this.floatConstant(key, name, dims, read);
+    const existing = this.stateByHolder.get(holder);
+    if (existing) return existing;
+    const value = this.input(name, dims);
+    this.stateByHolder.set(holder, value);
+    this.stateInputs.push({ name: value, holder, kind, dims, read });
+    return value;
+  }
+
+  /** A Dropout mask input of a training graph. */
+  randomInput(name: string, dims: number[], draw: () => Float32Array): Value {
+    const value = this.input(this.uniqueName(name), dims);
+    this.randomInputs.push({ name: value, dims, draw });
+    return value;
+  }
+
+  /** Emits nodes with `emit` and differentiates them as one region with `backward` (see GradientRegion). */
+  region(inputs: Value[], emit: () => Value, backward: GradientRegion['backward']): Value {
+    const firstNode = this.nodes.length;
+    const output = emit();
+    this.regions.push({ firstNode, endNode: this.nodes.length, inputs, output, backward });
+    return output;
+  }
+
+  /** The values of an int64 constant made by `int64Values` (undefined for any other value). */
+  int64ValuesOf(value: Value): readonly number[] | undefined {
+    return this.int64Constants.get(value);
   }
 
   /** Declares a float graph input. */
@@ -162,7 +250,9 @@ export class OnnxBuilder {
     const key = `int64:${values.join(',')}`;
     const existing = this.constants.get(key);
     if (existing) return existing;
-    return this.addInitializer(key, 'const_i', DataType.INT64, [values.length], int64Bytes(values));
+    const value = this.addInitializer(key, 'const_i', DataType.INT64, [values.length], int64Bytes(values));
+    this.int64Constants.set(value, [...values]);
+    return value;
   }
 
   private addInitializer(
@@ -176,6 +266,11 @@ export class OnnxBuilder {
     this.initializers.push({ name: unique, dataType, dims, rawData });
     this.constants.set(key, unique);
     return unique;
+  }
+
+  /** Nodes written so far (in execution order). */
+  get nodeList(): readonly NodeProto[] {
+    return this.nodes;
   }
 
   /** The finished graph. */

@@ -10,6 +10,7 @@ import type { Linear } from '../nn/linear.js';
 import type { Buffer, Module, Parameter } from '../nn/module.js';
 import type { AvgPool2d, MaxPool2d } from '../nn/pool.js';
 import { float, int, ints, type OnnxBuilder, type Value } from './builder.js';
+import { batchNormTraining, groupNormalizeTraining } from './training-layers.js';
 import { batchNormAffine, floatData, foldAffineIntoConv, torchLayoutData } from './weights.js';
 
 /** The module's state_dict prefix, or `fallback` for a module the model did not register. */
@@ -25,6 +26,8 @@ export interface ConvWeightOverride {
   key: string;
   /** The weight in PyTorch OIHW layout. */
   weight: () => Float32Array;
+  /** The weight computed in the graph from the parameters it is assembled from (training graphs). */
+  build: (b: OnnxBuilder) => Value;
 }
 
 /** A conv's weight and bias as written: OIHW, BN folded when the export folds BN. */
@@ -47,7 +50,7 @@ function convTensors(
   const base = `${pathOrName(b, conv, 'conv')}${override ? `.${override.key}` : ''}`;
   const inChannels = override ? override.inChannels : conv.inChannels;
   const readBias = conv.bias ? () => torchLayoutData(conv.bias as Parameter) : null;
-  if (!bn || !b.options.foldBatchNorm) return { path: base, weight: readWeight, bias: readBias, inChannels };
+  if (!bn || !b.options.foldBatchNorm || b.training) return { path: base, weight: readWeight, bias: readBias, inChannels };
   let folded: { weight: Float32Array; bias: Float32Array } | null = null;
   const foldOnce = () => {
     folded ??= foldAffineIntoConv(readWeight(), readBias ? readBias() : null, batchNormAffine(bn));
@@ -60,6 +63,15 @@ function convTensors(
     bias: () => foldOnce().bias,
     inChannels,
   };
+}
+
+/** A conv's own weight (OIHW) as a graph value: an initializer, or a training graph's input. */
+export function convWeight(b: OnnxBuilder, conv: Conv2d): Value {
+  const path = pathOrName(b, conv, 'conv');
+  const dims = [conv.outChannels, conv.inChannels / conv.groups, conv.kernelSize, conv.kernelSize];
+  return b.state(conv.weight, 'parameter', `${path}.weight`, `${path}.weight`, dims, () =>
+    torchLayoutData(conv.weight),
+  );
 }
 
 /** Initializer name of a tensor: the official key (`stages.0.0.conv1.weight`), whatever the cache key. */
@@ -80,18 +92,26 @@ export function conv2d(
   const tensors = convTensors(b, conv, bn, override);
   const k = conv.kernelSize;
   const dims = [conv.outChannels, tensors.inChannels / conv.groups, k, k];
-  const inputs = [
-    x,
-    b.floatConstant(`${tensors.path}.weight`, tensorName(tensors.path, 'weight'), dims, tensors.weight),
-  ];
-  if (tensors.bias) {
+  const weightName = tensorName(tensors.path, 'weight');
+  let weight: Value;
+  if (b.training && override) weight = override.build(b);
+  else if (override) weight = b.floatConstant(`${tensors.path}.weight`, weightName, dims, tensors.weight);
+  else weight = b.state(conv.weight, 'parameter', `${tensors.path}.weight`, weightName, dims, tensors.weight);
+  const inputs = [x, weight];
+  if (tensors.bias && conv.bias) {
     inputs.push(
-      b.floatConstant(
+      b.state(
+        conv.bias,
+        'parameter',
         `${tensors.path}.bias`,
         tensorName(tensors.path, 'bias'),
         [conv.outChannels],
         tensors.bias,
       ),
+    );
+  } else if (tensors.bias) {
+    inputs.push(
+      b.floatConstant(`${tensors.path}.bias`, tensorName(tensors.path, 'bias'), [conv.outChannels], tensors.bias),
     );
   }
   const p = conv.padding;
@@ -104,39 +124,39 @@ export function conv2d(
       group: int(conv.groups),
     }),
   );
-  return bn && !b.options.foldBatchNorm ? batchNorm(b, out, bn) : out;
+  return bn && (!b.options.foldBatchNorm || b.training) ? batchNorm(b, out, bn) : out;
 }
 
-/** BatchNorm2d in inference mode (running statistics) as a BatchNormalization node. */
+/**
+ * BatchNorm2d: in inference mode (running statistics) a BatchNormalization node; in a training graph the
+ * batch-statistics function of `batchNormTraining`.
+ */
 export function batchNorm(b: OnnxBuilder, x: Value, bn: BatchNorm2d): Value {
   const path = pathOrName(b, bn, 'bn');
   const c = [bn.numFeatures];
-  const tensor = (name: string, holder: Parameter | Buffer) =>
-    b.floatConstant(`${path}.${name}`, `${path}.${name}`, c, () => floatData(holder));
-  const inputs = [
-    x,
-    tensor('weight', bn.weight),
-    tensor('bias', bn.bias),
-    tensor('running_mean', bn.runningMean),
-    tensor('running_var', bn.runningVar),
-  ];
+  const tensor = (name: string, holder: Parameter | Buffer, kind: 'parameter' | 'buffer') =>
+    b.state(holder, kind, `${path}.${name}`, `${path}.${name}`, c, () => floatData(holder));
+  const weight = tensor('weight', bn.weight, 'parameter');
+  const bias = tensor('bias', bn.bias, 'parameter');
+  const runningMean = tensor('running_mean', bn.runningMean, 'buffer');
+  const runningVar = tensor('running_var', bn.runningVar, 'buffer');
+  if (b.training) {
+    return b.scoped(bn, () => batchNormTraining(b, x, bn, { weight, bias, runningMean, runningVar }));
+  }
+  const inputs = [x, weight, bias, runningMean, runningVar];
   return b.scoped(bn, () => b.node('BatchNormalization', inputs, { epsilon: float(bn.eps) }));
 }
 
 /** Linear on [N, in] -> [N, out] as Gemm with the PyTorch [out, in] weight (transB = 1). */
 export function linear(b: OnnxBuilder, x: Value, layer: Linear): Value {
   const path = pathOrName(b, layer, 'linear');
-  const weight = b.floatConstant(
-    `${path}.weight`,
-    `${path}.weight`,
-    [layer.outFeatures, layer.inFeatures],
-    () => torchLayoutData(layer.weight),
-  );
+  const weight = b.state(layer.weight, 'parameter', `${path}.weight`, `${path}.weight`,
+    [layer.outFeatures, layer.inFeatures], () => torchLayoutData(layer.weight));
   const inputs = [x, weight];
   if (layer.bias) {
     const bias = layer.bias;
     inputs.push(
-      b.floatConstant(`${path}.bias`, `${path}.bias`, [layer.outFeatures], () => torchLayoutData(bias)),
+      b.state(bias, 'parameter', `${path}.bias`, `${path}.bias`, [layer.outFeatures], () => torchLayoutData(bias)),
     );
   }
   return b.scoped(layer, () => b.node('Gemm', inputs, { transB: int(1) }));
@@ -148,17 +168,23 @@ export function linear(b: OnnxBuilder, x: Value, layer: Linear): Value {
  */
 export function linearAsConv1x1(b: OnnxBuilder, x: Value, layer: Linear): Value {
   const path = pathOrName(b, layer, 'linear');
-  const weight = b.floatConstant(
-    `${path}.weight:1x1`,
-    `${path}.weight`,
-    [layer.outFeatures, layer.inFeatures, 1, 1],
-    () => torchLayoutData(layer.weight),
-  );
+  // A training graph reads the [out, in] parameter and reshapes it in the graph (gradients reach the parameter).
+  const dims = [layer.outFeatures, layer.inFeatures];
+  const weight = b.training
+    ? b.node('Reshape', [
+        b.state(layer.weight, 'parameter', `${path}.weight`, `${path}.weight`, dims, () =>
+          torchLayoutData(layer.weight),
+        ),
+        b.int64Values([...dims, 1, 1]),
+      ])
+    : b.floatConstant(`${path}.weight:1x1`, `${path}.weight`, [...dims, 1, 1], () =>
+        torchLayoutData(layer.weight),
+      );
   const inputs = [x, weight];
   if (layer.bias) {
     const bias = layer.bias;
     inputs.push(
-      b.floatConstant(`${path}.bias`, `${path}.bias`, [layer.outFeatures], () => torchLayoutData(bias)),
+      b.state(bias, 'parameter', `${path}.bias`, `${path}.bias`, [layer.outFeatures], () => torchLayoutData(bias)),
     );
   }
   return b.scoped(layer, () => b.node('Conv', inputs, { kernel_shape: ints([1, 1]) }));
@@ -169,12 +195,8 @@ export function linearAsConv1x1(b: OnnxBuilder, x: Value, layer: Linear): Value 
  */
 export function conv1d(b: OnnxBuilder, x: Value, conv: Conv1d): Value {
   const path = pathOrName(b, conv, 'conv1d');
-  const weight = b.floatConstant(
-    `${path}.weight`,
-    `${path}.weight`,
-    [conv.outChannels, conv.inChannels, conv.kernelSize],
-    () => torchLayoutData(conv.weight),
-  );
+  const weight = b.state(conv.weight, 'parameter', `${path}.weight`, `${path}.weight`,
+    [conv.outChannels, conv.inChannels, conv.kernelSize], () => torchLayoutData(conv.weight));
   return b.scoped(conv, () =>
     b.node('Conv', [x, weight], {
       kernel_shape: ints([conv.kernelSize]),
@@ -193,27 +215,27 @@ export function groupNorm(b: OnnxBuilder, x: Value, norm: GroupNorm): Value {
   const g = norm.numGroups;
   const c = norm.numChannels;
   return b.scoped(norm, () => {
-    const grouped = b.node('Reshape', [x, b.int64Values([0, g, -1])]);
-    const normalised = b.node(
-      'InstanceNormalization',
-      [grouped, b.floatValues(new Array(g).fill(1)), b.floatValues(new Array(g).fill(0))],
-      { epsilon: float(norm.eps) },
-    );
-    let y = b.node('Reshape', [normalised, b.node('Shape', [x])]);
-    if (norm.weight) {
-      const weight = norm.weight;
-      y = b.node('Mul', [
-        y,
-        b.floatConstant(`${path}.weight`, `${path}.weight`, [c, 1, 1], () => floatData(weight)),
-      ]);
+    let y: Value;
+    if (b.training) y = groupNormalizeTraining(b, x, g, norm.eps);
+    else {
+      const grouped = b.node('Reshape', [x, b.int64Values([0, g, -1])]);
+      const normalised = b.node(
+        'InstanceNormalization',
+        [grouped, b.floatValues(new Array(g).fill(1)), b.floatValues(new Array(g).fill(0))],
+        { epsilon: float(norm.eps) },
+      );
+      y = b.node('Reshape', [normalised, b.node('Shape', [x])]);
     }
-    if (norm.bias) {
-      const bias = norm.bias;
-      y = b.node('Add', [
-        y,
-        b.floatConstant(`${path}.bias`, `${path}.bias`, [c, 1, 1], () => floatData(bias)),
-      ]);
-    }
+    const channelShape = b.int64Values([c, 1, 1]);
+    const perChannel = (holder: Parameter, name: string) =>
+      b.training
+        ? b.node('Reshape', [
+            b.state(holder, 'parameter', `${path}.${name}`, `${path}.${name}`, [c], () => floatData(holder)),
+            channelShape,
+          ])
+        : b.floatConstant(`${path}.${name}`, `${path}.${name}`, [c, 1, 1], () => floatData(holder));
+    if (norm.weight) y = b.node('Mul', [y, perChannel(norm.weight, 'weight')]);
+    if (norm.bias) y = b.node('Add', [y, perChannel(norm.bias, 'bias')]);
     return y;
   });
 }

@@ -21,6 +21,7 @@
  * input ends in a {@link PickleError} carrying the byte offset.
  */
 
+import { describeValue, truncateText } from '../util/bounded-text.js';
 import { PickleError, UnsafePickleError, WeightsFormatError } from './errors.js';
 
 /** TypeScript implementation of one allowlisted Python global. */
@@ -112,6 +113,8 @@ const latin1 = new TextDecoder('latin1');
 function codecsEncode(args: readonly unknown[]): Uint8Array {
   const [text, encoding] = args;
   if (typeof text !== 'string') throw new WeightsFormatError('_codecs.encode: first argument is not a str');
+  if (encoding !== undefined && typeof encoding !== 'string')
+    throw new WeightsFormatError(`_codecs.encode: encoding ${describeValue(encoding)} is not a str`);
   const enc = typeof encoding === 'string' ? encoding.toLowerCase().replace('_', '-') : 'utf-8';
   if (enc === 'latin1' || enc === 'latin-1' || enc === 'iso-8859-1') {
     const out = new Uint8Array(text.length);
@@ -123,7 +126,9 @@ function codecsEncode(args: readonly unknown[]): Uint8Array {
     return out;
   }
   if (enc === 'utf-8' || enc === 'utf8') return new TextEncoder().encode(text);
-  throw new WeightsFormatError(`_codecs.encode: unsupported encoding ${String(encoding)}`);
+  throw new WeightsFormatError(
+    `_codecs.encode: unsupported encoding ${truncateText(encoding as string, 40)}`,
+  );
 }
 
 /** A numpy dtype as far as needed to decode numpy scalars (`numpy.dtype('f8')` + BUILD state). */
@@ -545,7 +550,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): Unpi
           const s = line('FLOAT').trim();
           const v = Number(s);
           if (s === '' || (Number.isNaN(v) && !/^[-+]?nan$/i.test(s)))
-            fail(`bad FLOAT literal ${JSON.stringify(s)}`);
+            fail(`bad FLOAT literal ${JSON.stringify(truncateText(s, 40))}`);
           push(v);
           break;
         }

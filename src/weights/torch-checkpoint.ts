@@ -14,6 +14,7 @@
  * lazily.
  */
 
+import { describeValue } from '../util/bounded-text.js';
 import { DTYPE_ITEMSIZE, type TorchDtype } from './dtypes.js';
 import { CheckpointError, WeightsFormatError } from './errors.js';
 import { PickleGlobal, type PickleGlobalImpl, SAFE_GLOBALS, unpickle } from './pickle.js';
@@ -70,7 +71,7 @@ const DTYPE_ALIASES = ['float', 'double', 'half', 'long', 'int', 'short'];
 /** Reads an int argument, with the path in the message. */
 function intArg(v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v))
-    throw new CheckpointError(`${what} is not an integer: ${String(v)}`);
+    throw new CheckpointError(`${what} is not an integer: ${describeValue(v)}`);
   return v;
 }
 
@@ -109,6 +110,14 @@ function rebuildFromType(args: readonly unknown[]): unknown {
   return func.impl.call(fargs);
 }
 
+/** `torch.device(type[, index])` as torch prints it (`cuda:0`); only a str and an int are accepted. */
+function deviceName(args: readonly unknown[]): string {
+  const parts = args.filter((x) => x !== null && x !== undefined);
+  if (parts.some((x) => typeof x !== 'string' && typeof x !== 'number'))
+    throw new CheckpointError(`torch.device(): arguments ${describeValue(args)} are not a str and an int`);
+  return parts.join(':');
+}
+
 /** Names that may appear as values but must never be called. */
 const TOKEN: PickleGlobalImpl = {};
 
@@ -129,7 +138,7 @@ export const TORCH_GLOBALS: ReadonlyMap<string, PickleGlobalImpl> = (() => {
       return a[0].map((x: unknown, i: number) => intArg(x, `torch.Size[${i}]`));
     },
   });
-  m.set('torch.device', { call: (a) => a.filter((x) => x !== null && x !== undefined).join(':') });
+  m.set('torch.device', { call: deviceName });
   m.set('torch.Tensor', TOKEN);
   m.set('torch.nn.parameter.Parameter', TOKEN);
   for (const name of STORAGE_DTYPES.keys()) m.set(name, TOKEN);
@@ -172,7 +181,7 @@ function pidCheck(cond: boolean, what: string): void {
 }
 
 function storageDtype(type: unknown): TorchDtype {
-  const name = type instanceof PickleGlobal ? type.qualifiedName : String(type);
+  const name = type instanceof PickleGlobal ? type.qualifiedName : describeValue(type);
   const dtype = STORAGE_DTYPES.get(name);
   if (!dtype) throw new CheckpointError(`unsupported storage type ${name}`);
   return dtype;
@@ -197,7 +206,7 @@ function readZipCheckpoint(
   const persistentLoad = (pid: unknown): TorchStorage => {
     pidCheck(Array.isArray(pid) && pid.length >= 5, 'expected a 5-tuple');
     const [kind, type, key, location, numel] = pid as unknown[];
-    pidCheck(kind === 'storage', `kind ${String(kind)} is not 'storage'`);
+    pidCheck(kind === 'storage', `kind ${describeValue(kind)} is not 'storage'`);
     pidCheck(typeof key === 'string', 'key is not a string');
     const k = key as string;
     const dtype = storageDtype(type);
@@ -276,7 +285,7 @@ function readLegacyCheckpoint(
     throw new CheckpointError('bad magic number: not a legacy torch.save stream');
   const proto = unpickle(bytes, { start: magic.end });
   if (proto.value !== LEGACY_PROTOCOL)
-    throw new CheckpointError(`unsupported legacy protocol version ${String(proto.value)}`);
+    throw new CheckpointError(`unsupported legacy protocol version ${describeValue(proto.value)}`);
   const sysInfo = unpickle(bytes, { start: proto.end });
   if (sysInfo.value instanceof Map && sysInfo.value.get('little_endian') === false) {
     throw new CheckpointError('big-endian legacy checkpoints are not supported');
@@ -314,11 +323,12 @@ function readLegacyCheckpoint(
     pidCheck(typeof key === 'string', 'key is not a string');
     const k = key as string;
     const dtype = storageDtype(type);
+    pidCheck(typeof location === 'string', `location of storage ${k} is not a string`);
     const n = intArg(numel, `element count of storage ${k}`);
     pidCheck(n >= 0, `storage ${k} has a negative element count`);
     let root = roots.get(k);
     if (!root) {
-      root = { key: k, dtype, numel: n, location: String(location) };
+      root = { key: k, dtype, numel: n, location: location as string };
       roots.set(k, root);
     } else if (root.dtype !== dtype) {
       throw new CheckpointError(`storage ${k} is referenced as both ${root.dtype} and ${dtype}`);
@@ -328,7 +338,8 @@ function readLegacyCheckpoint(
     // Old files: (view_key, offset, view_size), a view of a slice of the root storage.
     pidCheck(Array.isArray(view) && view.length === 3, `view metadata of storage ${k}`);
     const [viewKey, off, size] = view as unknown[];
-    const vk = String(viewKey);
+    pidCheck(typeof viewKey === 'string', `view key of storage ${k} is not a string`);
+    const vk = viewKey as string;
     const cached = views.get(vk);
     if (cached) return cached;
     const o = intArg(off, `view offset of storage ${k}`);
@@ -358,7 +369,9 @@ function readLegacyCheckpoint(
   // Walk the storage records (int64 count + raw bytes each) to learn where each one's data is.
   let pos = keyList.end;
   for (const key of keyList.value) {
-    const k = String(key);
+    if (typeof key !== 'string')
+      throw new CheckpointError(`legacy storage key list holds ${describeValue(key)}, not a key string`);
+    const k = key;
     const root = roots.get(k);
     if (!root)
       throw new CheckpointError(`storage ${k} is listed but no tensor references it (element size unknown)`);

@@ -4,6 +4,7 @@ import type { OnnxBuilder, Value } from '../builder.js';
 import { convBNReLU6 } from '../layers/conv-bn-relu6.js';
 import { invertedResidual } from '../layers/inverted-residual.js';
 import { flatten, globalAvgPool, linear } from '../nn.js';
+import { dropout } from '../training-layers.js';
 import { blockName, type OnnxSink } from './emitter.js';
 
 /** Stem, inverted residuals, last 1x1 ConvBNReLU, GAP, classifier (dropout is the identity at inference). */
@@ -19,5 +20,5 @@ export function emitMobileNetV2(b: OnnxBuilder, model: MobileNetV2, input: Value
   x = convBNReLU6(b, x, model.lastConv);
   const features = flatten(b, globalAvgPool(b, x));
   sink('head.features', features);
-  return linear(b, features, model.classifier.linear);
+  return linear(b, dropout(b, features, model.classifier.dropout, model.classifier.linear.inFeatures), model.classifier.linear);
 }

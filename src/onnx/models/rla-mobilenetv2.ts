@@ -12,6 +12,7 @@ import { rlaInvertedResidual } from '../layers/inverted-residual.js';
 import { initialState, type RLAStateValues } from '../layers/rla-state.js';
 import { rlaUpdate } from '../layers/rla-update.js';
 import { batchNorm, concatChannels, flatten, globalAvgPool, linear, relu6 } from '../nn.js';
+import { dropout } from '../training-layers.js';
 import { blockName, type OnnxSink } from './emitter.js';
 
 /** Settings row -> index into `recurrentConvs`: a new "cell" starts at the first row and each stride-2 row. */
@@ -54,5 +55,5 @@ export function emitRLAMobileNetV2(
   sink('head.conv2', x);
   const features = flatten(b, globalAvgPool(b, x));
   sink('head.features', features);
-  return linear(b, features, model.classifier.linear);
+  return linear(b, dropout(b, features, model.classifier.dropout, model.classifier.linear.inFeatures), model.classifier.linear);
 }

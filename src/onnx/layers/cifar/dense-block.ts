@@ -8,16 +8,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DenseBlock, DenseLayer, DenseTransition } from '../../../layers/cifar/dense-block.js';
 import { toTorchLayout } from '../../../nn/tensor-layout.js';
 import type { OnnxBuilder, Value } from '../../builder.js';
-import { avgPool, batchNorm, type ConvWeightOverride, concatChannels, conv2d, relu } from '../../nn.js';
+import { avgPool, batchNorm, type ConvWeightOverride, concatChannels, conv2d, convWeight, relu } from '../../nn.js';
 
 /** Layer t's 1x1 weight over the concatenation, from its per-source weights (shared variants only). */
 function assembledWeight(block: DenseBlock, layer: DenseLayer, t: number): ConvWeightOverride | null {
   const shared = block.sharedConvs;
   if (!shared) return null;
   const { inChannels, growthRate, sharing } = block.config;
+  const sources = [layer.conv1];
+  for (let l = 1; l <= t; l++) sources.push(shared.at(sharing === 'lag' ? t - l : l - 1));
   return {
     inChannels: inChannels + t * growthRate,
     key: 'assembled',
+    // Training graphs concatenate the parameters themselves (OIHW: inputs on axis 1), so each gets its gradient.
+    build: (b) => concatChannels(b, sources.map((conv) => convWeight(b, conv))),
     weight: () =>
       tf.tidy(() => {
         // Source l >= 1 uses the weight of its lag t - l (index) or of its ordinal l - 1, as DenseBlock does.

@@ -1,0 +1,171 @@
+/**
+ * The whole SGD step of a model as one ONNX graph: the model's forward in training mode (written by the same
+ * emitter as the inference export), cross-entropy with optional label smoothing, the backward pass derived by
+ * `differentiate`, and torch.optim.SGD's update (weight decay added to the gradient, momentum, Nesterov).
+ *
+ * Inputs: `images` NHWC float32 [N, H, W, 3], `target` [N, classes] (the smoothed one-hot distribution), `lr`
+ * (scalar), every parameter and buffer under its official key (PyTorch layout), every parameter's momentum
+ * buffer as `momentum:<key>`, and the Dropout masks. Outputs: `loss`, `logits`, and the next value of every
+ * parameter (`<key>:next`), momentum buffer (`momentum:<key>:next`) and BN running statistic (`<key>:next`).
+ */
+import type { ClassifierModel } from '../../models/classifier.js';
+import { differentiate } from '../autodiff/differentiate.js';
+import { int, ints, OnnxBuilder, type RandomInput, type StateInput, type Value } from '../builder.js';
+import { onnxEmitterFor } from '../models/index.js';
+import { DataType, encodeModel, irVersionForOpset, type ModelProto } from '../onnx-proto.js';
+import { reduceSum } from '../training-layers.js';
+
+/** Opset of training graphs (ReduceMean takes axes as an attribute, ScatterElements adds). */
+export const TRAINING_OPSET = 17;
+
+/** torch.optim.SGD's hyper-parameters other than the learning rate (fed per step). */
+export interface SgdHyperParameters {
+  momentum: number;
+  weightDecay: number;
+  nesterov: boolean;
+}
+
+export interface TrainingGraphOptions {
+  batchSize: number;
+  height: number;
+  width: number;
+  sgd: SgdHyperParameters;
+}
+
+/** Names of a training graph's fixed inputs and outputs. */
+export const TRAIN_IO = {
+  images: 'images',
+  target: 'target',
+  lr: 'lr',
+  loss: 'loss',
+  logits: 'logits',
+} as const;
+
+export const momentumName = (parameter: string) => `momentum:${parameter}`;
+export const nextName = (value: string) => `${value}:next`;
+export const gradName = (parameter: string) => `${parameter}:grad`;
+
+/** A training graph before serialisation, with what its caller needs to feed and read it. */
+export interface TrainingGraph {
+  model: ModelProto;
+  /** Parameters that receive an update (those the loss depends on). */
+  parameters: StateInput[];
+  /** Parameters the loss does not depend on: fed, never updated (PyTorch skips them too). */
+  frozen: StateInput[];
+  /** Buffers (BN running statistics); `updated` lists those with a `:next` output. */
+  buffers: StateInput[];
+  updated: Set<string>;
+  randomInputs: RandomInput[];
+}
+
+/** The training-mode forward and loss, before differentiation (shared with the shape probe). */
+export interface ForwardGraph {
+  b: OnnxBuilder;
+  loss: Value;
+  logits: Value;
+}
+
+/** Writes the training-mode forward of `model` and the mean cross-entropy (label smoothing `smoothing`). */
+export function buildTrainingForward(model: ClassifierModel, options: TrainingGraphOptions): ForwardGraph {
+  const { batchSize, height, width } = options;
+  model.checkInputSize(height, width);
+  const b = new OnnxBuilder(
+    { opset: TRAINING_OPSET, foldBatchNorm: false, training: true, batchSize },
+    model,
+  );
+  const images = b.input(TRAIN_IO.images, [batchSize, height, width, 3]);
+  const nchw = b.node('Transpose', [images], { perm: ints([0, 3, 1, 2]) });
+  const logits = onnxEmitterFor(model)(b, model, nchw, () => {});
+  const target = b.input(TRAIN_IO.target, [batchSize, model.numClasses]);
+  const logProbs = b.node('LogSoftmax', [logits], { axis: int(1) });
+  const total = reduceSum(b, b.node('Mul', [target, logProbs]), [0, 1], false);
+  const loss = b.node('Mul', [total, b.floatValues([-1 / batchSize], [])]);
+  return { b, loss, logits };
+}
+
+/** Appends the backward pass and the SGD update to `forward`, and declares the graph's outputs. */
+export function finishTrainingGraph(
+  model: ClassifierModel,
+  forward: ForwardGraph,
+  options: TrainingGraphOptions,
+  shapeOf: (value: Value) => readonly number[],
+): TrainingGraph {
+  const { b, loss, logits } = forward;
+  const all = b.stateInputs.filter((s) => s.kind === 'parameter');
+  const gradients = differentiate(
+    b,
+    loss,
+    all.map((p) => p.name),
+    shapeOf,
+  );
+  const lr = b.input(TRAIN_IO.lr, []);
+  const { momentum, weightDecay, nesterov } = options.sgd;
+  const parameters = all.filter((p) => gradients.has(p.name));
+  b.output(loss, TRAIN_IO.loss, []);
+  b.output(logits, TRAIN_IO.logits, [options.batchSize, model.numClasses]);
+  b.scoped('sgd', () => {
+    for (const p of parameters) {
+      let g = gradients.get(p.name) as Value;
+      // Also an output, fetched only when asked (tests, gradient checks): ONNX Runtime copies only fetched ones.
+      b.output(g, gradName(p.name), p.dims);
+      if (weightDecay !== 0) g = b.node('Add', [g, b.node('Mul', [p.name, b.floatValues([weightDecay], [])])]);
+      if (momentum !== 0) {
+        // buf = momentum * buf + g; a zero buffer makes PyTorch's first step (buf = g) the same formula.
+        const buffer = b.input(momentumName(p.name), p.dims);
+        const next = b.node('Add', [b.node('Mul', [buffer, b.floatValues([momentum], [])]), g]);
+        b.output(next, nextName(buffer), p.dims);
+        g = nesterov ? b.node('Add', [g, b.node('Mul', [next, b.floatValues([momentum], [])])]) : next;
+      }
+      b.output(b.node('Sub', [p.name, b.node('Mul', [g, lr])]), nextName(p.name), p.dims);
+    }
+  });
+  for (const [buffer, value] of b.stateUpdates) {
+    const dims = b.stateInputs.find((s) => s.name === buffer)?.dims ?? null;
+    b.output(value, nextName(buffer), dims);
+  }
+  const name = model.registryName ?? model.constructor.name;
+  return {
+    model: {
+      irVersion: irVersionForOpset(TRAINING_OPSET),
+      opsetVersion: TRAINING_OPSET,
+      producerName: 'rla-net',
+      producerVersion: '0.1.0',
+      docString: `${name}: one SGD training step (forward, cross-entropy, backward, update)`,
+      graph: b.graph(`${name}_train_step`),
+      metadata: { 'rla.model': name, 'rla.graph': 'train-step' },
+    },
+    parameters,
+    frozen: all.filter((p) => !gradients.has(p.name)),
+    buffers: b.stateInputs.filter((s) => s.kind === 'buffer'),
+    updated: new Set(b.stateUpdates.keys()),
+    randomInputs: b.randomInputs,
+  };
+}
+
+/**
+ * Values of the forward graph that are float tensors (what the shape probe may fetch): everything except
+ * shape arithmetic (Shape, Size and what is computed from them or from int64 constants) and casts to ints.
+ */
+export function floatValues(b: OnnxBuilder, graphInputs: readonly string[]): Value[] {
+  const ints = new Set<Value>();
+  const floats: Value[] = [];
+  for (const node of b.nodeList) {
+    let integer: boolean;
+    if (node.opType === 'Shape' || node.opType === 'Size') integer = true;
+    else if (node.opType === 'Cast') {
+      const to = node.attributes.to;
+      integer = to?.kind === 'int' && to.value !== DataType.FLOAT;
+    } else {
+      const first = node.inputs[0];
+      integer = first !== undefined && (ints.has(first) || b.int64ValuesOf(first) !== undefined);
+      if (node.opType === 'ConstantOfShape') integer = false;
+    }
+    for (const output of node.outputs) {
+      if (integer) ints.add(output);
+      else if (!graphInputs.includes(output)) floats.push(output);
+    }
+  }
+  return floats;
+}
+
+export { encodeModel };

@@ -1,0 +1,341 @@
+/**
+ * `OrtTrainer`: runs a model's training step graph (graph.ts) on ONNX Runtime. Parameters, momentum buffers and
+ * BN running statistics live in JS-side Float32Arrays (PyTorch layout) between steps: each step feeds them as
+ * input tensors (no copy: ONNX Runtime reads the arrays in place) and has ONNX Runtime write the next values
+ * straight into a second set of arrays (pre-allocated outputs), which then swap with the first. What crosses
+ * per step is thus only the batch, the targets, the loss and the logits. The TF.js model and optimizer are
+ * brought up to date by `pull` (before evaluation or checkpoints) and read by `push` (at start or resume).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as ort from 'onnxruntime-node';
+import type { ClassifierModel } from '../../models/classifier.js';
+import { BatchNorm2d } from '../../nn/batchnorm.js';
+import type { Buffer, Parameter } from '../../nn/module.js';
+import { fromTorchLayout, toTorchLayout } from '../../nn/tensor-layout.js';
+import type { SGD } from '../../train/sgd.js';
+import type { StateInput } from '../builder.js';
+import { encodeModel } from '../onnx-proto.js';
+import { loadOnnxRuntime } from '../session.js';
+import {
+  buildTrainingForward,
+  finishTrainingGraph,
+  floatValues,
+  gradName,
+  momentumName,
+  nextName,
+  TRAIN_IO,
+  type TrainingGraph,
+  type TrainingGraphOptions,
+} from './graph.js';
+
+export interface OrtTrainerOptions {
+  /** Intra-op threads (default: ONNX Runtime's choice, one per core). */
+  threads?: number;
+  /** Label smoothing of the cross-entropy (default 0). */
+  labelSmoothing?: number;
+}
+
+/** What one step returns. */
+export interface OrtStepOutput {
+  loss: number;
+  /** [N, classes] row-major. */
+  logits: Float32Array;
+  /** d(loss)/d(parameter) by official key, PyTorch layout (when asked for). */
+  gradients?: Map<string, Float32Array>;
+}
+
+/** One value the step reads and rewrites: its current and spare arrays swap after every applied step. */
+interface Slot {
+  input: string;
+  output: string;
+  dims: number[];
+  current: Float32Array;
+  spare: Float32Array;
+}
+
+/** A compiled step graph for one batch size. */
+interface CompiledStep {
+  session: ort.InferenceSession;
+  graph: TrainingGraph;
+}
+
+function shapeProbeModel(forward: ReturnType<typeof buildTrainingForward>) {
+  const graph = forward.b.graph('shape_probe');
+  const inputs = graph.inputs.map((i) => i.name);
+  const outputs = floatValues(forward.b, inputs).map((name) => ({ name, elemType: 1 as const, shape: null }));
+  return encodeModel({
+    irVersion: 8,
+    opsetVersion: forward.b.options.opset,
+    producerName: 'rla-net',
+    producerVersion: '0.1.0',
+    docString: 'shape probe',
+    graph: { ...graph, outputs },
+    metadata: {},
+  });
+}
+
+export class OrtTrainer {
+  private readonly steps = new Map<number, CompiledStep>();
+  private readonly slots = new Map<string, Slot>();
+  /** Parameters the loss does not reach (fed as they are). */
+  private readonly fixed = new Map<string, Float32Array>();
+  private readonly holders = new Map<string, StateInput>();
+  /** Steps applied since the last `pull` (BatchNorm's num_batches_tracked advances by this much). */
+  private unpulledSteps = 0;
+  /** Whether the momentum buffers hold values (PyTorch creates them on the first step). */
+  private hasMomentum = false;
+
+  private constructor(
+    private readonly runtime: typeof ort,
+    readonly model: ClassifierModel,
+    private readonly optimizer: SGD,
+    private readonly height: number,
+    private readonly width: number,
+    private readonly options: OrtTrainerOptions,
+  ) {}
+
+  /** A trainer for `model` and its optimizer's hyper-parameters at input size height x width. */
+  static async create(
+    model: ClassifierModel,
+    optimizer: SGD,
+    height: number,
+    width: number,
+    options: OrtTrainerOptions = {},
+  ): Promise<OrtTrainer> {
+    if (optimizer.dampening !== 0) {
+      throw new Error(`the ort engine trains with dampening 0 only (got ${optimizer.dampening})`);
+    }
+    const smoothing = options.labelSmoothing ?? 0;
+    if (!(smoothing >= 0 && smoothing < 1)) throw new Error(`labelSmoothing must be in [0, 1), got ${smoothing}`);
+    const trainer = new OrtTrainer(await loadOnnxRuntime(), model, optimizer, height, width, options);
+    return trainer;
+  }
+
+  private graphOptions(batchSize: number): TrainingGraphOptions {
+    const { momentum, weightDecay, nesterov } = this.optimizer;
+    return { batchSize, height: this.height, width: this.width, sgd: { momentum, weightDecay, nesterov } };
+  }
+
+  private sessionOptions(): ort.InferenceSession.SessionOptions {
+    const options: ort.InferenceSession.SessionOptions = {
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      interOpNumThreads: 1,
+    };
+    if (this.options.threads !== undefined) options.intraOpNumThreads = this.options.threads;
+    return options;
+  }
+
+  /** Builds (once per batch size) the step graph: forward, shape probe, backward, update, ORT session. */
+  private async compiled(batchSize: number): Promise<CompiledStep> {
+    const existing = this.steps.get(batchSize);
+    if (existing) return existing;
+    const options = this.graphOptions(batchSize);
+    const forward = buildTrainingForward(this.model, options);
+    const shapes = await this.probeShapes(forward, batchSize);
+    const graph = finishTrainingGraph(this.model, forward, options, (value) => {
+      const shape = shapes.get(value);
+      if (!shape) throw new Error(`training graph: no shape for ${value}`);
+      return shape;
+    });
+    const session = await this.runtime.InferenceSession.create(encodeModel(graph.model), this.sessionOptions());
+    const compiled = { session, graph };
+    this.steps.set(batchSize, compiled);
+    if (this.slots.size === 0 && this.fixed.size === 0) this.adoptState(graph);
+    return compiled;
+  }
+
+  /** Shapes of every float value of the training forward, from one run of it (NHWC zeros as images). */
+  private async probeShapes(
+    forward: ReturnType<typeof buildTrainingForward>,
+    batchSize: number,
+  ): Promise<Map<string, number[]>> {
+    const session = await this.runtime.InferenceSession.create(shapeProbeModel(forward), {
+      ...this.sessionOptions(),
+      graphOptimizationLevel: 'disabled',
+    });
+    try {
+      const feeds: Record<string, ort.Tensor> = {};
+      const zeros = (dims: number[]) =>
+        new this.runtime.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
+      feeds[TRAIN_IO.images] = zeros([batchSize, this.height, this.width, 3]);
+      feeds[TRAIN_IO.target] = zeros([batchSize, this.model.numClasses]);
+      for (const state of forward.b.stateInputs) {
+        feeds[state.name] = new this.runtime.Tensor('float32', state.read(), state.dims);
+      }
+      for (const random of forward.b.randomInputs) {
+        feeds[random.name] = new this.runtime.Tensor(
+          'float32',
+          new Float32Array(random.dims.reduce((a, b) => a * b, 1)).fill(1),
+          random.dims,
+        );
+      }
+      const results = await session.run(feeds);
+      const shapes = new Map<string, number[]>();
+      for (const [name, value] of Object.entries(results)) shapes.set(name, [...value.dims]);
+      for (const input of Object.keys(feeds)) shapes.set(input, [...feeds[input].dims]);
+      return shapes;
+    } finally {
+      await session.release();
+    }
+  }
+
+  /** Copies the model's parameters and buffers and the optimizer's momentum into the step's arrays. */
+  private adoptState(graph: TrainingGraph): void {
+    const momentum = this.optimizer.momentumBuffers();
+    const index = new Map(this.optimizer.parameters.map((p, i) => [p as Parameter | Buffer, i]));
+    const slot = (input: string, output: string, dims: number[], current: Float32Array): void => {
+      this.slots.set(input, { input, output, dims, current, spare: new Float32Array(current.length) });
+    };
+    this.hasMomentum = false;
+    for (const p of graph.parameters) {
+      this.holders.set(p.name, p);
+      slot(p.name, nextName(p.name), p.dims, p.read());
+      if (this.optimizer.momentum !== 0) {
+        const i = index.get(p.holder);
+        if (i === undefined) throw new Error(`parameter ${p.name} is not in the optimizer's parameter list`);
+        const buffer = momentum[i];
+        const values = buffer ? this.torchLayoutOf(p, buffer) : new Float32Array(p.read().length);
+        if (buffer) this.hasMomentum = true;
+        slot(momentumName(p.name), nextName(momentumName(p.name)), p.dims, values);
+      }
+    }
+    for (const p of graph.frozen) {
+      this.holders.set(p.name, p);
+      this.fixed.set(p.name, p.read());
+    }
+    for (const buffer of graph.buffers) {
+      this.holders.set(buffer.name, buffer);
+      if (graph.updated.has(buffer.name)) slot(buffer.name, nextName(buffer.name), buffer.dims, buffer.read());
+      else this.fixed.set(buffer.name, buffer.read());
+    }
+  }
+
+  /** A momentum buffer (native layout, like its parameter) in PyTorch layout. */
+  private torchLayoutOf(p: StateInput, buffer: tf.Tensor): Float32Array {
+    const parameter = p.holder as Parameter;
+    const torch = toTorchLayout(buffer, parameter.layout);
+    try {
+      return Float32Array.from(torch.dataSync() as Float32Array);
+    } finally {
+      torch.dispose();
+    }
+  }
+
+  /**
+   * One SGD step on an NHWC batch ([N, H, W, 3] values) with integer labels at learning rate `lr`. A non-finite
+   * loss leaves every parameter, buffer and momentum as it was.
+   */
+  async step(
+    images: Float32Array,
+    labels: Int32Array,
+    lr: number,
+    options: { gradients?: boolean } = {},
+  ): Promise<OrtStepOutput> {
+    const batchSize = labels.length;
+    const { session, graph } = await this.compiled(batchSize);
+    const T = this.runtime.Tensor;
+    const classes = this.model.numClasses;
+    const smoothing = this.options.labelSmoothing ?? 0;
+    const target = new Float32Array(batchSize * classes).fill(smoothing / classes);
+    labels.forEach((label, n) => {
+      if (!(label >= 0 && label < classes)) throw new Error(`label ${label} out of range [0, ${classes})`);
+      target[n * classes + label] += 1 - smoothing;
+    });
+    const feeds: Record<string, ort.Tensor> = {
+      [TRAIN_IO.images]: new T('float32', images, [batchSize, this.height, this.width, 3]),
+      [TRAIN_IO.target]: new T('float32', target, [batchSize, classes]),
+      [TRAIN_IO.lr]: new T('float32', Float32Array.of(lr), []),
+    };
+    const fetches: Record<string, ort.Tensor> = {};
+    for (const slot of this.slots.values()) {
+      feeds[slot.input] = new T('float32', slot.current, slot.dims);
+      fetches[slot.output] = new T('float32', slot.spare, slot.dims);
+    }
+    for (const [name, values] of this.fixed) feeds[name] = new T('float32', values, this.holders.get(name)?.dims);
+    for (const random of graph.randomInputs) feeds[random.name] = new T('float32', random.draw(), random.dims);
+    const loss = new Float32Array(1);
+    const logits = new Float32Array(batchSize * classes);
+    fetches[TRAIN_IO.loss] = new T('float32', loss, []);
+    fetches[TRAIN_IO.logits] = new T('float32', logits, [batchSize, classes]);
+    const gradients = new Map<string, Float32Array>();
+    if (options.gradients) {
+      for (const p of graph.parameters) {
+        const values = new Float32Array(p.dims.reduce((a, b) => a * b, 1));
+        gradients.set(p.name, values);
+        fetches[gradName(p.name)] = new T('float32', values, p.dims);
+      }
+    }
+    await session.run(feeds, fetches);
+    if (Number.isFinite(loss[0])) {
+      for (const slot of this.slots.values()) [slot.current, slot.spare] = [slot.spare, slot.current];
+      this.unpulledSteps++;
+      this.hasMomentum = true;
+    }
+    return options.gradients ? { loss: loss[0], logits, gradients } : { loss: loss[0], logits };
+  }
+
+  /** Writes the current parameters, BN statistics and momentum buffers into the TF.js model and optimizer. */
+  pull(): void {
+    for (const [name, holder] of this.holders) {
+      const slot = this.slots.get(name);
+      const values = slot ? slot.current : this.fixed.get(name);
+      if (!values) continue;
+      const torch = tf.tensor(values, holder.dims);
+      if (holder.kind === 'parameter') {
+        const parameter = holder.holder as Parameter;
+        parameter.set(fromTorchLayout(torch, parameter.layout));
+        torch.dispose();
+      } else {
+        holder.holder.set(torch);
+      }
+    }
+    if (this.unpulledSteps > 0) {
+      for (const [, module] of this.model.namedModules()) {
+        if (module instanceof BatchNorm2d) {
+          const tracked = module.numBatchesTracked;
+          tracked.set(tf.tidy(() => tf.add(tracked.value, tf.scalar(this.unpulledSteps, 'int32'))));
+        }
+      }
+      this.unpulledSteps = 0;
+    }
+    if (this.optimizer.momentum !== 0 && this.hasMomentum) {
+      const byHolder = new Map<Parameter | Buffer, Float32Array>();
+      for (const [name, holder] of this.holders) {
+        const slot = this.slots.get(momentumName(name));
+        if (slot) byHolder.set(holder.holder, slot.current);
+      }
+      const buffers = this.optimizer.parameters.map((parameter) => {
+        const values = byHolder.get(parameter);
+        if (!values) return null;
+        const torch = tf.tensor(values, this.holders.get(this.nameOf(parameter))?.dims);
+        const native = fromTorchLayout(torch, parameter.layout);
+        torch.dispose();
+        return native;
+      });
+      this.optimizer.loadMomentumBuffers(buffers);
+      tf.dispose(buffers.filter((b): b is tf.Tensor => b !== null));
+    }
+  }
+
+  /** Re-reads parameters, buffers and momentum from the TF.js model and optimizer (after a resume). */
+  push(): void {
+    this.slots.clear();
+    this.fixed.clear();
+    this.holders.clear();
+    this.unpulledSteps = 0;
+    const any = this.steps.values().next();
+    if (!any.done) this.adoptState(any.value.graph);
+  }
+
+  private nameOf(parameter: Parameter): string {
+    for (const [name, holder] of this.holders) if (holder.holder === parameter) return name;
+    throw new Error('parameter not in the training graph');
+  }
+
+  /** Frees the native sessions. */
+  async release(): Promise<void> {
+    for (const { session } of this.steps.values()) await session.release();
+    this.steps.clear();
+  }
+}
