@@ -129,6 +129,47 @@ describe('pickle VM: malformed input', () => {
   });
 });
 
+describe('pickle VM: "billion laughs" structures in error messages', () => {
+  /** Pushes one tuple whose nested copies (shared through DUP) hold 2^60 leaves: 121 bytes of pickle. */
+  const laughs = (p: PickleBuilder): PickleBuilder => {
+    p.op(0x4e);
+    for (let i = 0; i < 60; i++) p.op(0x32, 0x86);
+    return p;
+  };
+  const failsFast = (run: () => unknown, expected: RegExp) => {
+    const started = performance.now();
+    assert.throws(run, (e: unknown) => {
+      assert.ok(e instanceof Error && expected.test(e.message), `got ${(e as Error).message}`);
+      assert.ok((e as Error).message.length < 600, `message of ${(e as Error).message.length} chars`);
+      return true;
+    });
+    const ms = performance.now() - started;
+    assert.ok(ms < 2000, `took ${ms.toFixed(0)} ms`);
+  };
+
+  it('an argument shared 2^60 times is summarised, not stringified: fails in well under 2 s', () => {
+    const encode = laughs(b().proto(2).global('_codecs', 'encode').str('a')).op(0x86, 0x52).stop();
+    failsFast(
+      () => unpickle(encode),
+      /_codecs\.encode: encoding tuple of 2 items \(tuple of 2 items \(tuple of 2 items, .*\)\) is not a str/,
+    );
+  });
+
+  it('the same structure as a storage id or a device argument in a checkpoint', () => {
+    const checkpoint = (pkl: Uint8Array) => writeZip([{ name: 'bomb/data.pkl', data: pkl }]);
+    const pid = laughs(b().proto(2).op(0x28)).str('a').str('b').str('c').str('d').op(0x74);
+    failsFast(
+      () => readTorchCheckpoint(checkpoint(pid.op(0x51).stop()), { fileName: 'bomb.pth' }),
+      /^bomb\.pth: malformed storage persistent id: kind tuple of 2 items/,
+    );
+    const device = laughs(b().proto(2).global('torch', 'device')).op(0x85, 0x52).stop();
+    failsFast(
+      () => readTorchCheckpoint(checkpoint(device), { fileName: 'bomb.pth' }),
+      /^bomb\.pth: torch\.device\(\): arguments tuple of 1 item \(tuple of 2 items \(/,
+    );
+  });
+});
+
 describe('pickle VM: unsafe globals are refused and never executed', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rla-pickle-'));
   const marker = join(dir, 'pwned');
