@@ -18,6 +18,8 @@ export interface LoadModelOptions {
   options?: ModelOptions;
   strict?: boolean;
   useEma?: boolean;
+  /** Cap on bytes inflated from a compressed `.pth` (default 64 MiB + 8x the file size). */
+  maxInflatedBytes?: number;
 }
 
 export interface LoadedModel {
@@ -47,7 +49,11 @@ function architectureOf(source: StateDictSource, options: LoadModelOptions) {
 /** Reads a weights file, builds the matching model and loads the weights (strict by default). */
 export async function loadModelFile(path: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const fileName = basename(path);
-  const source = readStateDict(await readFileBytes(path), { fileName, useEma: options.useEma });
+  const source = readStateDict(await readFileBytes(path), {
+    fileName,
+    useEma: options.useEma,
+    maxInflatedBytes: options.maxInflatedBytes,
+  });
   const { name, fileOptions, chosenBy, inferred } = architectureOf(source, options);
   const model = createModel(name, { ...fileOptions, ...options.options });
   try {

@@ -27,6 +27,8 @@ export interface ReadStateDictOptions {
   fileName?: string;
   /** Prefer EMA weights (`state_dict_ema` / `model_ema`) when the checkpoint has them. */
   useEma?: boolean;
+  /** Cap on bytes inflated from a zip checkpoint's deflated records (see `ReadTorchCheckpointOptions`). */
+  maxInflatedBytes?: number;
 }
 
 const PREFIXES = ['module.', '_orig_mod.'];
@@ -91,7 +93,10 @@ export function readStateDict(bytes: Uint8Array, options: ReadStateDictOptions =
     Object.assign(info, file.metadata);
     return { format, tensors, unwrappedFrom: null, info };
   }
-  const root = readTorchCheckpoint(bytes, { fileName: options.fileName });
+  const root = readTorchCheckpoint(bytes, {
+    fileName: options.fileName,
+    maxInflatedBytes: options.maxInflatedBytes,
+  });
   if (!(root instanceof Map)) {
     throw new CheckpointError(
       `${context}expected a dict of tensors (a state_dict or a trainer checkpoint), found ${typeof root}`,

@@ -54,11 +54,13 @@ export {
 } from './torch-checkpoint.js';
 export { sameStorage, TorchStorage, TorchTensor } from './torch-tensor.js';
 export {
+  defaultInflateBudget,
   isZip,
   readZip,
   writeZip,
   type ZipArchive,
   type ZipEntry,
   type ZipInputFile,
+  type ZipReadOptions,
   type ZipWriteOptions,
 } from './zip.js';

@@ -36,6 +36,11 @@ export interface ReadTorchCheckpointOptions {
   readonly onStorageLoad?: (storage: TorchStorage) => void;
   /** Check ZIP CRCs of records as they are read (default true). */
   readonly verifyCrc?: boolean;
+  /**
+   * Most bytes inflated from deflated records of a zip checkpoint (default: 64 MiB + 8x the file
+   * size, see `defaultInflateBudget`); raise it for a legitimately huge, highly compressible file.
+   */
+  readonly maxInflatedBytes?: number;
 }
 
 /** Storage class name (as pickled, e.g. `torch.FloatStorage`) -> element type. */
@@ -192,7 +197,7 @@ function readZipCheckpoint(
   options: ReadTorchCheckpointOptions,
   context: string,
 ): TorchObject {
-  const zip = readZip(bytes);
+  const zip = readZip(bytes, { maxInflatedBytes: options.maxInflatedBytes });
   const verifyCrc = options.verifyCrc ?? true;
   const pkl = findDataPkl(zip);
   const prefix = pkl.name.slice(0, pkl.name.length - 'data.pkl'.length);
@@ -225,11 +230,19 @@ function readZipCheckpoint(
     const entryName = `${prefix}data/${k}`;
     const entry = zip.get(entryName);
     if (!entry) throw new CheckpointError(`storage ${k}: record ${entryName} is missing from the archive`);
-    const need = n * DTYPE_ITEMSIZE[dtype];
+    const itemsize = DTYPE_ITEMSIZE[dtype];
+    const need = n * itemsize;
     // Checked up front from the directory (cheap) so a truncated storage fails at parse time.
     if (entry.uncompressedSize < need) {
       throw new CheckpointError(
         `storage ${k} is truncated: ${n} x ${dtype} needs ${need} bytes, record ${entryName} has ${entry.uncompressedSize}`,
+      );
+    }
+    // torch.save writes a storage's bytes exactly (a typed view may leave less than one element of
+    // its untyped storage over). A larger record would be inflated for nothing: a bomb's padding.
+    if (entry.uncompressedSize >= need + itemsize) {
+      throw new CheckpointError(
+        `storage ${k}: record ${entryName} declares ${entry.uncompressedSize} bytes, but ${n} x ${dtype} needs only ${need}`,
       );
     }
     const storage = new TorchStorage(

@@ -3,7 +3,11 @@
  *
  * The reader trusts nothing: every offset and size is checked against the buffer before use, so a
  * damaged file yields a {@link ZipError} naming the entry, never a RangeError or a hang. Stored
- * records are returned as zero-copy views; deflated records are inflated with fflate.
+ * records are returned as zero-copy views; deflated records are inflated with fflate. Zip bombs are
+ * refused before anything is inflated: each central-directory entry must own its byte range (no
+ * two entries may share or overlap a local record, the trick that makes one deflated record count
+ * many times), and the bytes inflated from one archive stay within a budget proportional to its
+ * size, checked from the declared sizes before any allocation.
  *
  * The writer produces stored (uncompressed) records whose data starts on a 64-byte boundary, the
  * way PyTorch's own writer does (padding via an extra field with id "FB"), so that PyTorch can
@@ -39,8 +43,33 @@ export interface ZipArchive {
   /**
    * The entry's uncompressed bytes. Stored records are views into the archive buffer (no copy).
    * The CRC is checked unless `verifyCrc` is false (checking costs one pass over the data).
+   * Deflated records count against the archive's inflation budget ({@link ZipReadOptions}).
    */
   read(entry: ZipEntry, options?: { verifyCrc?: boolean }): Uint8Array;
+}
+
+/** Options of {@link readZip}. */
+export interface ZipReadOptions {
+  /**
+   * Most bytes that reading may inflate from deflated records, all entries and reads together.
+   * Default {@link defaultInflateBudget} of the archive size; raise it for a legitimately huge,
+   * highly compressible file (Infinity lifts the cap). Stored records cost nothing: they are views.
+   */
+  readonly maxInflatedBytes?: number;
+}
+
+/** Inflation every archive may use whatever its size. */
+const INFLATE_BUDGET_FLOOR = 64 * 1024 * 1024;
+/**
+ * Inflated bytes allowed per archive byte beyond the floor. Tensor data barely compresses (float
+ * weights deflate to ~90%), so real checkpoints stay far below; deflate's own limit (~1032x) is
+ * what a bomb of zeros reaches.
+ */
+const INFLATE_BUDGET_RATIO = 8;
+
+/** The default inflation budget of an archive of `archiveBytes` bytes: 64 MiB + 8 x its size. */
+export function defaultInflateBudget(archiveBytes: number): number {
+  return INFLATE_BUDGET_FLOOR + INFLATE_BUDGET_RATIO * archiveBytes;
 }
 
 const SIG_LOCAL = 0x04034b50;
@@ -159,11 +188,62 @@ function applyZip64Extra(
   }
 }
 
+/** Where an entry's local record lies: header start, data start and data end (exclusive). */
+interface RecordSpan {
+  readonly header: number;
+  readonly dataStart: number;
+  readonly dataEnd: number;
+}
+
+/** Locates an entry's local record from its header, checking it lies inside the buffer. */
+function recordSpan(b: Uint8Array, entry: ZipEntry): RecordSpan {
+  const { name } = entry;
+  const h = entry.localHeaderOffset;
+  if (h + 30 > b.length) throw new ZipError(`truncated ZIP entry ${name}: local header past end of file`);
+  if (u32(b, h, `local header of ${name}`) !== SIG_LOCAL) {
+    throw new ZipError(`bad signature of local header of ZIP entry ${name} at byte ${h}`);
+  }
+  const nameLen = u16(b, h + 26, `local header of ${name}`);
+  const extraLen = u16(b, h + 28, `local header of ${name}`);
+  const dataStart = h + 30 + nameLen + extraLen;
+  const dataEnd = dataStart + entry.compressedSize;
+  if (dataEnd > b.length) {
+    throw new ZipError(
+      `truncated ZIP entry ${name}: needs ${entry.compressedSize} bytes at ${dataStart}, file has ${b.length}`,
+    );
+  }
+  return { header: h, dataStart, dataEnd };
+}
+
 /**
- * Parses the central directory of a ZIP archive held in memory. Only directory metadata is read
- * here; record data is touched when {@link ZipArchive.read} is called.
+ * Refuses entries that share or overlap local records. A valid archive stores each entry once;
+ * several directory entries pointing into one deflated record multiply what a small file inflates
+ * to (a 288 KB file asked for 34 GiB this way).
  */
-export function readZip(bytes: Uint8Array): ZipArchive {
+function checkDisjointRecords(entries: readonly ZipEntry[], spans: ReadonlyMap<ZipEntry, RecordSpan>): void {
+  const ordered = [...entries].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
+  for (let i = 1; i < ordered.length; i++) {
+    const before = ordered[i - 1];
+    const after = ordered[i];
+    const end = spans.get(before)!.dataEnd;
+    if (after.localHeaderOffset === before.localHeaderOffset) {
+      throw new ZipError(
+        `bad ZIP archive: entries ${before.name} and ${after.name} share the local record at byte ${after.localHeaderOffset}`,
+      );
+    }
+    if (after.localHeaderOffset < end) {
+      throw new ZipError(
+        `bad ZIP archive: entry ${after.name} (record at byte ${after.localHeaderOffset}) overlaps entry ${before.name} (bytes ${before.localHeaderOffset}..${end})`,
+      );
+    }
+  }
+}
+
+/**
+ * Parses the central directory of a ZIP archive held in memory and checks that every entry owns
+ * its local record. Record data is touched only when {@link ZipArchive.read} is called.
+ */
+export function readZip(bytes: Uint8Array, options: ZipReadOptions = {}): ZipArchive {
   const b = bytes;
   const eocd = findEocd(b);
   const dir = readDirectoryLocation(b, eocd);
@@ -203,31 +283,51 @@ export function readZip(bytes: Uint8Array): ZipArchive {
     byName.set(name, entry);
     p = next;
   }
+  const spans = new Map(entries.map((entry) => [entry, recordSpan(b, entry)] as const));
+  checkDisjointRecords(entries, spans);
+  const budget = new InflateBudget(options.maxInflatedBytes ?? defaultInflateBudget(b.length), b.length);
   return {
     entries,
     get: (name) => byName.get(name),
-    read: (entry, options) => readEntry(b, entry, options?.verifyCrc ?? true),
+    read: (entry, readOptions) => {
+      // An entry built by the caller rather than listed here is located on the spot.
+      const span = spans.get(entry) ?? recordSpan(b, entry);
+      return readEntry(b, entry, span, budget, readOptions?.verifyCrc ?? true);
+    },
   };
 }
 
-/** Locates, decompresses and checks one record. */
-function readEntry(b: Uint8Array, entry: ZipEntry, verifyCrc: boolean): Uint8Array {
+/** Bytes inflated so far from one archive against its cap; charged before each allocation. */
+class InflateBudget {
+  #used = 0;
+  constructor(
+    readonly limit: number,
+    readonly archiveBytes: number,
+  ) {}
+
+  charge(entry: ZipEntry): void {
+    const size = entry.uncompressedSize;
+    if (this.#used + size > this.limit) {
+      throw new ZipError(
+        `ZIP entry ${entry.name}: inflating its ${size} bytes would exceed the inflation budget of ${this.limit} bytes ` +
+          `for this ${this.archiveBytes}-byte archive (${this.#used} inflated already); a legitimately huge file ` +
+          `needs a larger maxInflatedBytes`,
+      );
+    }
+    this.#used += size;
+  }
+}
+
+/** Decompresses and checks one record. */
+function readEntry(
+  b: Uint8Array,
+  entry: ZipEntry,
+  span: RecordSpan,
+  budget: InflateBudget,
+  verifyCrc: boolean,
+): Uint8Array {
   const { name } = entry;
-  const h = entry.localHeaderOffset;
-  if (h + 30 > b.length) throw new ZipError(`truncated ZIP entry ${name}: local header past end of file`);
-  if (u32(b, h, `local header of ${name}`) !== SIG_LOCAL) {
-    throw new ZipError(`bad signature of local header of ZIP entry ${name} at byte ${h}`);
-  }
-  const nameLen = u16(b, h + 26, `local header of ${name}`);
-  const extraLen = u16(b, h + 28, `local header of ${name}`);
-  const start = h + 30 + nameLen + extraLen;
-  const end = start + entry.compressedSize;
-  if (end > b.length) {
-    throw new ZipError(
-      `truncated ZIP entry ${name}: needs ${entry.compressedSize} bytes at ${start}, file has ${b.length}`,
-    );
-  }
-  const raw = b.subarray(start, end);
+  const raw = b.subarray(span.dataStart, span.dataEnd);
   let data: Uint8Array;
   if (entry.method === 0) {
     if (entry.compressedSize !== entry.uncompressedSize) {
@@ -235,6 +335,8 @@ function readEntry(b: Uint8Array, entry: ZipEntry, verifyCrc: boolean): Uint8Arr
     }
     data = raw;
   } else if (entry.method === 8) {
+    checkDeflateRatio(raw, entry);
+    budget.charge(entry);
     data = inflateBounded(raw, entry);
   } else {
     throw new ZipError(`unsupported compression method ${entry.method} in ZIP entry ${name}`);
@@ -244,14 +346,18 @@ function readEntry(b: Uint8Array, entry: ZipEntry, verifyCrc: boolean): Uint8Arr
   return data;
 }
 
+/** Refuses a declared size that deflate cannot reach from the record's compressed bytes. */
+function checkDeflateRatio(raw: Uint8Array, entry: ZipEntry): void {
+  if (entry.uncompressedSize > raw.length * MAX_DEFLATE_RATIO + 64) {
+    throw new ZipError(
+      `bad ZIP entry ${entry.name}: declared size ${entry.uncompressedSize} is impossible for ${raw.length} deflated bytes`,
+    );
+  }
+}
+
 /** Inflates a deflate stream, refusing to produce more than the size the directory declares. */
 function inflateBounded(raw: Uint8Array, entry: ZipEntry): Uint8Array {
   const expected = entry.uncompressedSize;
-  if (expected > raw.length * MAX_DEFLATE_RATIO + 64) {
-    throw new ZipError(
-      `bad ZIP entry ${entry.name}: declared size ${expected} is impossible for ${raw.length} deflated bytes`,
-    );
-  }
   const out = new Uint8Array(expected);
   let filled = 0;
   let done = false;
