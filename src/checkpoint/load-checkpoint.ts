@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Module, StateEntry } from '../nn/module.js';
 import { fromTorchLayout, torchShapeOf } from '../nn/tensor-layout.js';
-import { truncateText } from '../util/bounded-text.js';
+import { formatShape, truncateText } from '../util/bounded-text.js';
 import { closestMatches } from '../util/edit-distance.js';
 import { CheckpointError } from '../weights/errors.js';
 import type { SourceTensor } from './source-tensor.js';
@@ -72,14 +72,6 @@ const SHOWN_PROBLEMS = 60;
  * file can hold any number of keys (300,000 took minutes): the first ones are enough to recognise a pattern.
  */
 const SUGGESTED_KEYS = 20;
-/** Dimensions of a file's shape shown in a message (a forged shape can have millions). */
-const SHOWN_DIMS = 8;
-
-function formatShape(shape: readonly number[]): string {
-  if (shape.length <= SHOWN_DIMS) return `[${shape.join(',')}]`;
-  return `[${shape.slice(0, SHOWN_DIMS).join(',')},... (${shape.length} dims)]`;
-}
-
 /** The strict-load error text: at most {@link SHOWN_PROBLEMS} lines, keys cut to a bounded length. */
 function describeProblems(
   report: Omit<LoadReport, 'source'>,

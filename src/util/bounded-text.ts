@@ -8,6 +8,15 @@
 /** Characters of a key or name echoed in a message before it is cut. */
 export const MAX_ECHOED_CHARS = 120;
 
+/** Dimensions of a shape shown in a message (a forged shape can have millions). */
+const SHOWN_DIMS = 8;
+
+/** A shape as `[2,3,4]`, cut after 8 dimensions with the count: `[1,1,1,1,1,1,1,1,... (1000000 dims)]`. */
+export function formatShape(shape: readonly number[]): string {
+  if (shape.length <= SHOWN_DIMS) return `[${shape.join(',')}]`;
+  return `[${shape.slice(0, SHOWN_DIMS).join(',')},... (${shape.length} dims)]`;
+}
+
 /** Characters of a whole value summary ({@link describeValue}). */
 const MAX_SUMMARY_CHARS = 200;
 /** Items shown per container, and container levels opened, in a summary. */

@@ -8,6 +8,7 @@
  * naming the tensor at fault.
  */
 
+import { describeValue, formatShape, truncateText } from '../util/bounded-text.js';
 import { DTYPE_ITEMSIZE, dataViewOf, readElementAsNumber, type TorchDtype } from './dtypes.js';
 import { SafetensorsError } from './errors.js';
 
@@ -103,7 +104,8 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
         throw new SafetensorsError('__metadata__ is not an object of strings');
       }
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        if (typeof v !== 'string') throw new SafetensorsError(`__metadata__ value of ${k} is not a string`);
+        if (typeof v !== 'string')
+          throw new SafetensorsError(`__metadata__ value of ${truncateText(k)} is not a string`);
         Object.defineProperty(metadata, k, {
           value: v,
           enumerable: true,
@@ -113,12 +115,14 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
       }
       continue;
     }
+    // Names and values come from the file: messages echo them bounded.
+    const tensor = `tensor ${truncateText(name)}`;
     if (value === null || typeof value !== 'object')
-      throw new SafetensorsError(`tensor ${name}: entry is not an object`);
+      throw new SafetensorsError(`${tensor}: entry is not an object`);
     const { dtype, shape, data_offsets: offs } = value as Record<string, unknown>;
-    if (!isDtype(dtype)) throw new SafetensorsError(`tensor ${name}: unknown dtype ${JSON.stringify(dtype)}`);
+    if (!isDtype(dtype)) throw new SafetensorsError(`${tensor}: unknown dtype ${describeValue(dtype)}`);
     if (!Array.isArray(shape) || !shape.every(isDim))
-      throw new SafetensorsError(`tensor ${name}: bad shape ${JSON.stringify(shape)}`);
+      throw new SafetensorsError(`${tensor}: bad shape ${describeValue(shape)}`);
     if (
       !Array.isArray(offs) ||
       offs.length !== 2 ||
@@ -126,17 +130,17 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
       !isDim(offs[1]) ||
       offs[0] > offs[1]
     ) {
-      throw new SafetensorsError(`tensor ${name}: bad data_offsets ${JSON.stringify(offs)}`);
+      throw new SafetensorsError(`${tensor}: bad data_offsets ${describeValue(offs)}`);
     }
     const [begin, end] = offs as number[];
     if (end > dataLen)
       throw new SafetensorsError(
-        `tensor ${name}: data_offsets [${begin}, ${end}] exceed the ${dataLen}-byte data section`,
+        `${tensor}: data_offsets [${begin}, ${end}] exceed the ${dataLen}-byte data section`,
       );
     const numel = shapeNumel(shape);
     if (!Number.isSafeInteger(numel * itemsize(dtype)) || numel * itemsize(dtype) !== end - begin) {
       throw new SafetensorsError(
-        `tensor ${name}: shape [${shape}] x ${dtype} needs ${numel * itemsize(dtype)} bytes but data_offsets span ${end - begin}`,
+        `${tensor}: shape ${formatShape(shape)} x ${dtype} needs ${numel * itemsize(dtype)} bytes but data_offsets span ${end - begin}`,
       );
     }
     found.push({ name, dtype, shape: shape.slice(), begin, end });

@@ -191,6 +191,19 @@ describe('safetensors: invalid files are rejected with the tensor named', () => 
     });
   }
 
+  it('a megabyte-long name and a million-entry shape are echoed bounded, not whole', () => {
+    const name = 'n'.repeat(1_000_000);
+    const shape = new Array(1_000_000).fill('x');
+    assert.throws(
+      () => readSafetensors(craft({ [name]: { dtype: 'F32', shape, data_offsets: [0, 4] } }, four)),
+      (e: unknown) =>
+        e instanceof SafetensorsError &&
+        e.message.length < 400 &&
+        e.message ===
+          `tensor ${'n'.repeat(120)}… (1000000 chars): bad shape list of 1000000 items ["x", "x", "x", ...]`,
+    );
+  });
+
   it('a __proto__ tensor name is data, not prototype pollution', () => {
     const st = readSafetensors(
       craft(
