@@ -148,8 +148,14 @@ export class OnnxBuilder {
    * A parameter or buffer of the model: an initializer (`floatConstant`) in inference graphs, a graph input
    * named after its official key in training graphs (one input per object, so tied weights stay tied).
    */
-  state(holder: Parameter | Buffer, kind: 'parameter' | 'buffer', key: string, name: string, dims: number[],
-    read: () => Float32Array): Value {
+  state(
+    holder: Parameter | Buffer,
+    kind: 'parameter' | 'buffer',
+    key: string,
+    name: string,
+    dims: number[],
+    read: () => Float32Array,
+  ): Value {
     if (!this.training) return this.floatConstant(key, name, dims, read);
     const existing = this.stateByHolder.get(holder);
     if (existing) return existing;
@@ -161,7 +167,8 @@ export class OnnxBuilder {
 
   /** A Dropout mask input of a training graph. */
   randomInput(name: string, dims: number[], draw: () => Float32Array): Value {
-    const value = this.input(this.uniqueName(name), dims);
+    const value = this.uniqueName(name);
+    this.inputs.push({ name: value, elemType: DataType.FLOAT, shape: dims });
     this.randomInputs.push({ name: value, dims, draw });
     return value;
   }

@@ -50,7 +50,8 @@ function convTensors(
   const base = `${pathOrName(b, conv, 'conv')}${override ? `.${override.key}` : ''}`;
   const inChannels = override ? override.inChannels : conv.inChannels;
   const readBias = conv.bias ? () => torchLayoutData(conv.bias as Parameter) : null;
-  if (!bn || !b.options.foldBatchNorm || b.training) return { path: base, weight: readWeight, bias: readBias, inChannels };
+  if (!bn || !b.options.foldBatchNorm || b.training)
+    return { path: base, weight: readWeight, bias: readBias, inChannels };
   let folded: { weight: Float32Array; bias: Float32Array } | null = null;
   const foldOnce = () => {
     folded ??= foldAffineIntoConv(readWeight(), readBias ? readBias() : null, batchNormAffine(bn));
@@ -111,7 +112,12 @@ export function conv2d(
     );
   } else if (tensors.bias) {
     inputs.push(
-      b.floatConstant(`${tensors.path}.bias`, tensorName(tensors.path, 'bias'), [conv.outChannels], tensors.bias),
+      b.floatConstant(
+        `${tensors.path}.bias`,
+        tensorName(tensors.path, 'bias'),
+        [conv.outChannels],
+        tensors.bias,
+      ),
     );
   }
   const p = conv.padding;
@@ -150,13 +156,21 @@ export function batchNorm(b: OnnxBuilder, x: Value, bn: BatchNorm2d): Value {
 /** Linear on [N, in] -> [N, out] as Gemm with the PyTorch [out, in] weight (transB = 1). */
 export function linear(b: OnnxBuilder, x: Value, layer: Linear): Value {
   const path = pathOrName(b, layer, 'linear');
-  const weight = b.state(layer.weight, 'parameter', `${path}.weight`, `${path}.weight`,
-    [layer.outFeatures, layer.inFeatures], () => torchLayoutData(layer.weight));
+  const weight = b.state(
+    layer.weight,
+    'parameter',
+    `${path}.weight`,
+    `${path}.weight`,
+    [layer.outFeatures, layer.inFeatures],
+    () => torchLayoutData(layer.weight),
+  );
   const inputs = [x, weight];
   if (layer.bias) {
     const bias = layer.bias;
     inputs.push(
-      b.state(bias, 'parameter', `${path}.bias`, `${path}.bias`, [layer.outFeatures], () => torchLayoutData(bias)),
+      b.state(bias, 'parameter', `${path}.bias`, `${path}.bias`, [layer.outFeatures], () =>
+        torchLayoutData(bias),
+      ),
     );
   }
   return b.scoped(layer, () => b.node('Gemm', inputs, { transB: int(1) }));
@@ -184,7 +198,9 @@ export function linearAsConv1x1(b: OnnxBuilder, x: Value, layer: Linear): Value 
   if (layer.bias) {
     const bias = layer.bias;
     inputs.push(
-      b.state(bias, 'parameter', `${path}.bias`, `${path}.bias`, [layer.outFeatures], () => torchLayoutData(bias)),
+      b.state(bias, 'parameter', `${path}.bias`, `${path}.bias`, [layer.outFeatures], () =>
+        torchLayoutData(bias),
+      ),
     );
   }
   return b.scoped(layer, () => b.node('Conv', inputs, { kernel_shape: ints([1, 1]) }));
@@ -195,8 +211,14 @@ export function linearAsConv1x1(b: OnnxBuilder, x: Value, layer: Linear): Value 
  */
 export function conv1d(b: OnnxBuilder, x: Value, conv: Conv1d): Value {
   const path = pathOrName(b, conv, 'conv1d');
-  const weight = b.state(conv.weight, 'parameter', `${path}.weight`, `${path}.weight`,
-    [conv.outChannels, conv.inChannels, conv.kernelSize], () => torchLayoutData(conv.weight));
+  const weight = b.state(
+    conv.weight,
+    'parameter',
+    `${path}.weight`,
+    `${path}.weight`,
+    [conv.outChannels, conv.inChannels, conv.kernelSize],
+    () => torchLayoutData(conv.weight),
+  );
   return b.scoped(conv, () =>
     b.node('Conv', [x, weight], {
       kernel_shape: ints([conv.kernelSize]),

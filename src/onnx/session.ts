@@ -56,6 +56,29 @@ export class OnnxClassifier {
     return outputs;
   }
 
+  /** Logits [N, numClasses] (row-major) for NHWC float32 values [N, H, W, 3], transposed to NCHW here. */
+  async runNhwc(data: Float32Array, shape: readonly [number, number, number, number]): Promise<Float32Array> {
+    const [n, h, w, c] = shape;
+    if (c !== 3 || data.length !== n * h * w * c) {
+      throw new Error(
+        `expected NHWC values of shape [N, H, W, 3], got shape [${shape}] with ${data.length} values`,
+      );
+    }
+    const nchw = new Float32Array(data.length);
+    const plane = h * w;
+    for (let i = 0; i < n; i++) {
+      const image = i * plane * 3;
+      for (let p = 0; p < plane; p++) {
+        nchw[image + p] = data[image + 3 * p];
+        nchw[image + plane + p] = data[image + 3 * p + 1];
+        nchw[image + 2 * plane + p] = data[image + 3 * p + 2];
+      }
+    }
+    const logits = (await this.runNchw(nchw, [n, 3, h, w]))[ONNX_LOGITS];
+    if (!logits) throw new Error(`the ONNX graph has no "${ONNX_LOGITS}" output`);
+    return logits.data;
+  }
+
   /** Logits [N, numClasses] for an NHWC batch, like `ClassifierModel.forward`. The caller disposes the result. */
   async predict(images: tf.Tensor4D): Promise<tf.Tensor2D> {
     if (images.rank !== 4 || images.shape[3] !== 3) {

@@ -53,6 +53,8 @@ export interface TrainerOptions {
    * date; called before every evaluation and checkpoint.
    */
   pullState?: () => Promise<void>;
+  /** Evaluation of the model on a split (default: {@link evaluate} on TF.js; an engine may bring its own). */
+  evaluate?: typeof evaluate;
   /** Aborting stops after the current batch with a checkpoint (wire SIGINT to it). */
   signal?: AbortSignal;
   progress?: ProgressReporter;
@@ -193,7 +195,7 @@ export class Trainer {
     const lastLr = lrAt(this.o.train.batchesPerEpoch - 1);
     await this.pullState();
     const result = val
-      ? await evaluate(this.o.model, val, (done, total) =>
+      ? await (this.o.evaluate ?? evaluate)(this.o.model, val, (done, total) =>
           progress?.phase(`validate ${epoch + 1}/${config.epochs}`, done, total),
         )
       : null;
@@ -242,7 +244,7 @@ export class Trainer {
     const { test, val, progress } = this.o;
     if (!test || test === val || this.state.best === null) return null;
     await loadTrainedWeights(this.bestPath, this.o.model);
-    const result = await evaluate(this.o.model, test);
+    const result = await (this.o.evaluate ?? evaluate)(this.o.model, test);
     await appendMetrics(this.o.runDir, {
       event: 'test',
       epoch: this.state.best.epoch,

@@ -4,6 +4,7 @@
  * `npm start` runs `rla train --recipe demo` (the embedded Fashion-MNIST subset, a couple of minutes).
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { countParams } from '../../count/count.js';
 import { firstSamples, type ImageDataset, subset, trainValSplit } from '../../data/dataset.js';
@@ -13,6 +14,7 @@ import { DATASET_NAMES, openDataset } from '../../data/sources.js';
 import { initBackend } from '../../engine/backend.js';
 import type { ClassifierModel } from '../../models/classifier.js';
 import { createModel } from '../../models/index.js';
+import { loadOnnxRuntime } from '../../onnx/session.js';
 import { createWorkerPool } from '../../parallel/pool.js';
 import { createPoolTraining, type PoolTraining } from '../../parallel/pool-step.js';
 import {
@@ -22,6 +24,12 @@ import {
   type TrainingState,
 } from '../../train/checkpoint.js';
 import { configProblems, DEFAULT_CONFIG, type TrainConfig } from '../../train/config.js';
+import {
+  createOrtTraining,
+  type EngineTraining,
+  TRAINING_ENGINES,
+  type TrainingEngine,
+} from '../../train/ort-step.js';
 import { formatDuration, ProgressReporter, type ProgressStream } from '../../train/progress.js';
 import { RECIPE_NAMES, RECIPES, resolveConfig } from '../../train/recipes.js';
 import { describeSchedule, SCHEDULE_KINDS, type ScheduleSpec } from '../../train/schedule.js';
@@ -67,7 +75,10 @@ ${Object.entries(RECIPES)
                          metrics.jsonl
   --resume DIR           continue the run in DIR exactly where it stopped (only --epochs, --data,
                          --data-workers, --backend may be given with it)
-  --backend B            auto | wasm | cpu | tensorflow
+  --engine E             ort | tfjs (default ort: the whole SGD step as one ONNX Runtime graph, evaluation on
+                         ONNX Runtime too; tfjs: TF.js on --backend). Checkpoints are the same on both engines
+  --threads N            ONNX Runtime threads (default: every core)
+  --backend B            auto | wasm | cpu | tensorflow (TF.js engine, and the model the run keeps)
 Ctrl-C stops after the current batch and saves a checkpoint; a NaN/Inf loss stops without overwriting it.`;
 
 const OPTIONS: OptionSpec = {
@@ -100,11 +111,30 @@ const OPTIONS: OptionSpec = {
   workers: { type: 'string' },
   out: { type: 'string', short: 'o' },
   resume: { type: 'string' },
+  engine: { type: 'string' },
+  threads: { type: 'string' },
   ...BACKEND_OPTION,
 };
 
 /** Options that may accompany --resume (they do not change what the run computes). */
-const RESUME_OPTIONS = new Set(['resume', 'epochs', 'data', 'data-workers', 'backend']);
+const RESUME_OPTIONS = new Set(['resume', 'epochs', 'data', 'data-workers', 'backend', 'engine', 'threads']);
+
+/** The engine --engine names, or ONNX Runtime when it loads (the fast one), else TF.js. */
+async function engineFrom(values: Record<string, unknown>): Promise<TrainingEngine> {
+  if (values.engine !== undefined) {
+    const engine = String(values.engine) as TrainingEngine;
+    if (!TRAINING_ENGINES.includes(engine)) {
+      throw new UsageError(`--engine ${engine}: choose one of ${TRAINING_ENGINES.join(', ')}`);
+    }
+    return engine;
+  }
+  try {
+    await loadOnnxRuntime();
+    return 'ort';
+  } catch {
+    return 'tfjs';
+  }
+}
 
 function numberOption(name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
@@ -338,6 +368,13 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
     }
   }
 
+  const engine = await engineFrom(values);
+  const threads = values.threads === undefined ? undefined : integerOption('threads', values.threads);
+  if (engine === 'ort' && (config.workers ?? 1) > 1) {
+    throw new UsageError(
+      `--workers ${config.workers} trains TF.js replicas; the ort engine already uses every core (--threads)`,
+    );
+  }
   const backend = await initBackend({ backend: backendOption(values.backend) });
   const splits = await openSplits(config);
   const model: ClassifierModel = createModel(config.model, {
@@ -347,6 +384,7 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
   });
   const loaders: DataLoader[] = [];
   let pool: RunningPool | null = null;
+  let engineTraining: EngineTraining | null = null;
   const controller = new AbortController();
   // First Ctrl-C: finish the batch and checkpoint (the trainer watches the signal); second: leave at once.
   const onSigint = () => {
@@ -368,7 +406,16 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
       nesterov: config.nesterov,
     });
     if (checkpoint) restoreTraining(model, optimizer, checkpoint);
-    pool = await startPool(config, model, optimizer, backend);
+    if (engine === 'ort') {
+      engineTraining = await createOrtTraining(model, optimizer, {
+        imageSize: splits.preprocessing.size,
+        threads: threads ?? availableParallelism(),
+      });
+    } else pool = await startPool(config, model, optimizer, backend);
+    const engineName =
+      engine === 'ort'
+        ? `ort (onnxruntime-node, ${threads ?? availableParallelism()} threads)`
+        : `tfjs-${backend}`;
     const { preprocessing } = splits;
     const pipeline = (train: boolean) => ({
       ops: train && config.augment ? preprocessing.train : preprocessing.eval,
@@ -411,7 +458,7 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
         `schedule ${describeSchedule(config.schedule)}, seed ${config.seed}`,
     );
     out(
-      `  backend   ${backend}${pool ? `, ${config.workers} data-parallel workers` : ''}; run directory ${runDir}`,
+      `  engine    ${engineName}${pool ? `, ${config.workers} data-parallel workers` : ''}; run directory ${runDir}`,
     );
 
     process.on('SIGINT', onSigint);
@@ -426,20 +473,22 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
       runDir,
       classNames: splits.classNames,
       preprocessing,
-      backend,
+      backend: engineName,
       signal: controller.signal,
       progress: new ProgressReporter(progressStream(out)),
       resumed,
-      step: pool?.step,
-      pullState: pool?.pull,
+      step: engineTraining?.step ?? pool?.step,
+      pullState: engineTraining?.pull ?? pool?.pull,
+      evaluate: engineTraining?.evaluate,
     });
     const outcome = await trainer.run();
     const seconds = (performance.now() - started) / 1000;
     optimizer.dispose();
-    return summarize(outcome, { out, runDir, seconds, config, splits, backend, params });
+    return summarize(outcome, { out, runDir, seconds, config, splits, backend: engineName, params });
   } finally {
     process.off('SIGINT', onSigint);
     await pool?.close();
+    await engineTraining?.release();
     await Promise.all(loaders.map((l) => l.close()));
     model.dispose();
   }

@@ -6,7 +6,7 @@
  */
 import type { GradientRegion, OnnxBuilder, Value } from '../builder.js';
 import type { NodeProto } from '../onnx-proto.js';
-import { type GradContext, GRADIENT_RULES } from './rules.js';
+import { GRADIENT_RULES, type GradContext } from './rules.js';
 
 /** One step of the backward walk: a node, or a region standing for its span of nodes. */
 type Step = { kind: 'node'; node: NodeProto } | { kind: 'region'; region: GradientRegion };

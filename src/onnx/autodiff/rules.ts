@@ -7,8 +7,9 @@
  *   input (taps stacked along channels), which keeps the product large (a per-batch or per-tap product is not).
  * - ReLU-like masks use `Where` on the output (one pass) instead of a cast mask and a product.
  */
-import type { NodeProto } from '../onnx-proto.js';
+
 import { int, ints, type OnnxBuilder, type Value } from '../builder.js';
+import type { NodeProto } from '../onnx-proto.js';
 import { reduceSum } from '../training-layers.js';
 
 /** What a rule can see of the forward graph. */
@@ -83,7 +84,8 @@ const conv: GradientRule = (ctx, [dy]) => {
   const group = intAttr(node, 'group', 1);
   // Input gradient: the transposed convolution, with output_padding restoring sizes the forward floor dropped.
   const outputPadding = kernel.map((k, i) => {
-    const covered = strides[i] * (yShape[2 + i] - 1) + dilations[i] * (k - 1) + 1 - pads[i] - pads[i + spatial];
+    const covered =
+      strides[i] * (yShape[2 + i] - 1) + dilations[i] * (k - 1) + 1 - pads[i] - pads[i + spatial];
     return xShape[2 + i] - covered;
   });
   const dx = b.node('ConvTranspose', [dy, w], {
@@ -151,7 +153,11 @@ function convFilterGradient(
       const bottom = top + strides[0] * (ho - 1) + 1;
       const right = left + strides[1] * (wo - 1) + 1;
       const whole =
-        top === 0 && left === 0 && bottom === paddedShape[2] && right === paddedShape[3] && strides.every((s) => s === 1);
+        top === 0 &&
+        left === 0 &&
+        bottom === paddedShape[2] &&
+        right === paddedShape[3] &&
+        strides.every((s) => s === 1);
       tapValues.push(
         whole
           ? padded
@@ -173,7 +179,10 @@ function convFilterGradient(
   let flat: Value;
   if (g === 1) {
     // Channel-major [C, N*H*W] views of both operands: moving the channel axis first copies whole H*W rows.
-    const dyT = b.node('Reshape', [b.node('Transpose', [dy], { perm: ints([1, 0, 2, 3]) }), b.int64Values([outChannels, k])]);
+    const dyT = b.node('Reshape', [
+      b.node('Transpose', [dy], { perm: ints([1, 0, 2, 3]) }),
+      b.int64Values([outChannels, k]),
+    ]);
     const colT = b.node('Reshape', [
       b.node('Transpose', [columns], { perm: ints([1, 0, 2, 3]) }),
       b.int64Values([taps * inChannels, k]),
@@ -194,9 +203,13 @@ function convFilterGradient(
     ]);
     flat = b.node('MatMul', [dyG, colG]); // [G, O/G, T*I/G]
   }
-  const dw = b.node('Transpose', [b.node('Reshape', [flat, b.int64Values([outChannels, kh, kw, inPerGroup])])], {
-    perm: ints([0, 3, 1, 2]),
-  });
+  const dw = b.node(
+    'Transpose',
+    [b.node('Reshape', [flat, b.int64Values([outChannels, kh, kw, inPerGroup])])],
+    {
+      perm: ints([0, 3, 1, 2]),
+    },
+  );
   return oneD ? b.node('Reshape', [dw, b.int64Values([outChannels, inPerGroup, kw])]) : dw;
 }
 
@@ -208,7 +221,9 @@ const gemm: GradientRule = (ctx, [dy]) => {
   const [a, w, c] = node.inputs;
   const transB = intAttr(node, 'transB', 0) === 1;
   const da = transB ? b.node('Gemm', [dy, w]) : b.node('Gemm', [dy, w], { transB: int(1) });
-  const dw = transB ? b.node('Gemm', [dy, a], { transA: int(1) }) : b.node('Gemm', [a, dy], { transA: int(1) });
+  const dw = transB
+    ? b.node('Gemm', [dy, a], { transA: int(1) })
+    : b.node('Gemm', [a, dy], { transA: int(1) });
   const dc = c ? unbroadcast(ctx, dy, ctx.shape(node.outputs[0]), c) : null;
   return c ? [da, dw, dc] : [da, dw];
 };
@@ -244,11 +259,18 @@ const averagePool: GradientRule = (ctx, [dy]) => {
   const x = node.inputs[0];
   const xShape = ctx.shape(x);
   const kernel = intsAttr(node, 'kernel_shape', []);
-  const strides = intsAttr(node, 'strides', kernel.map(() => 1));
+  const strides = intsAttr(
+    node,
+    'strides',
+    kernel.map(() => 1),
+  );
   const channels = xShape[1];
   const size = numel(kernel);
-  const weight = b.floatConstant(`avgpool-grad:${channels}:${kernel}`, 'avgpool_grad_weight', [channels, 1, ...kernel], () =>
-    new Float32Array(channels * size).fill(1 / size),
+  const weight = b.floatConstant(
+    `avgpool-grad:${channels}:${kernel}`,
+    'avgpool_grad_weight',
+    [channels, 1, ...kernel],
+    () => new Float32Array(channels * size).fill(1 / size),
   );
   const yShape = ctx.shape(node.outputs[0]);
   const outputPadding = kernel.map((k, i) => xShape[2 + i] - (strides[i] * (yShape[2 + i] - 1) + k));
@@ -474,4 +496,3 @@ export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
   Cast: none,
   ConstantOfShape: none,
 };
-

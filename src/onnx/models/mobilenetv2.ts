@@ -20,5 +20,9 @@ export function emitMobileNetV2(b: OnnxBuilder, model: MobileNetV2, input: Value
   x = convBNReLU6(b, x, model.lastConv);
   const features = flatten(b, globalAvgPool(b, x));
   sink('head.features', features);
-  return linear(b, dropout(b, features, model.classifier.dropout, model.classifier.linear.inFeatures), model.classifier.linear);
+  return linear(
+    b,
+    dropout(b, features, model.classifier.dropout, model.classifier.linear.inFeatures),
+    model.classifier.linear,
+  );
 }

@@ -55,5 +55,9 @@ export function emitRLAMobileNetV2(
   sink('head.conv2', x);
   const features = flatten(b, globalAvgPool(b, x));
   sink('head.features', features);
-  return linear(b, dropout(b, features, model.classifier.dropout, model.classifier.linear.inFeatures), model.classifier.linear);
+  return linear(
+    b,
+    dropout(b, features, model.classifier.dropout, model.classifier.linear.inFeatures),
+    model.classifier.linear,
+  );
 }

@@ -12,7 +12,7 @@ import type { ClassifierModel } from '../../models/classifier.js';
 import { differentiate } from '../autodiff/differentiate.js';
 import { int, ints, OnnxBuilder, type RandomInput, type StateInput, type Value } from '../builder.js';
 import { onnxEmitterFor } from '../models/index.js';
-import { DataType, encodeModel, irVersionForOpset, type ModelProto } from '../onnx-proto.js';
+import { irVersionForOpset, type ModelProto } from '../onnx-proto.js';
 import { reduceSum } from '../training-layers.js';
 
 /** Opset of training graphs (ReduceMean takes axes as an attribute, ScatterElements adds). */
@@ -108,7 +108,8 @@ export function finishTrainingGraph(
       let g = gradients.get(p.name) as Value;
       // Also an output, fetched only when asked (tests, gradient checks): ONNX Runtime copies only fetched ones.
       b.output(g, gradName(p.name), p.dims);
-      if (weightDecay !== 0) g = b.node('Add', [g, b.node('Mul', [p.name, b.floatValues([weightDecay], [])])]);
+      if (weightDecay !== 0)
+        g = b.node('Add', [g, b.node('Mul', [p.name, b.floatValues([weightDecay], [])])]);
       if (momentum !== 0) {
         // buf = momentum * buf + g; a zero buffer makes PyTorch's first step (buf = g) the same formula.
         const buffer = b.input(momentumName(p.name), p.dims);
@@ -141,31 +142,3 @@ export function finishTrainingGraph(
     randomInputs: b.randomInputs,
   };
 }
-
-/**
- * Values of the forward graph that are float tensors (what the shape probe may fetch): everything except
- * shape arithmetic (Shape, Size and what is computed from them or from int64 constants) and casts to ints.
- */
-export function floatValues(b: OnnxBuilder, graphInputs: readonly string[]): Value[] {
-  const ints = new Set<Value>();
-  const floats: Value[] = [];
-  for (const node of b.nodeList) {
-    let integer: boolean;
-    if (node.opType === 'Shape' || node.opType === 'Size') integer = true;
-    else if (node.opType === 'Cast') {
-      const to = node.attributes.to;
-      integer = to?.kind === 'int' && to.value !== DataType.FLOAT;
-    } else {
-      const first = node.inputs[0];
-      integer = first !== undefined && (ints.has(first) || b.int64ValuesOf(first) !== undefined);
-      if (node.opType === 'ConstantOfShape') integer = false;
-    }
-    for (const output of node.outputs) {
-      if (integer) ints.add(output);
-      else if (!graphInputs.includes(output)) floats.push(output);
-    }
-  }
-  return floats;
-}
-
-export { encodeModel };

@@ -19,7 +19,6 @@ import { loadOnnxRuntime } from '../session.js';
 import {
   buildTrainingForward,
   finishTrainingGraph,
-  floatValues,
   gradName,
   momentumName,
   nextName,
@@ -27,12 +26,15 @@ import {
   type TrainingGraph,
   type TrainingGraphOptions,
 } from './graph.js';
+import { probeShapes } from './shape-probe.js';
 
 export interface OrtTrainerOptions {
   /** Intra-op threads (default: ONNX Runtime's choice, one per core). */
   threads?: number;
   /** Label smoothing of the cross-entropy (default 0). */
   labelSmoothing?: number;
+  /** Write ONNX Runtime's own profile (JSON, per-op times) with this file name prefix (performance work). */
+  profilePrefix?: string;
 }
 
 /** What one step returns. */
@@ -57,21 +59,6 @@ interface Slot {
 interface CompiledStep {
   session: ort.InferenceSession;
   graph: TrainingGraph;
-}
-
-function shapeProbeModel(forward: ReturnType<typeof buildTrainingForward>) {
-  const graph = forward.b.graph('shape_probe');
-  const inputs = graph.inputs.map((i) => i.name);
-  const outputs = floatValues(forward.b, inputs).map((name) => ({ name, elemType: 1 as const, shape: null }));
-  return encodeModel({
-    irVersion: 8,
-    opsetVersion: forward.b.options.opset,
-    producerName: 'rla-net',
-    producerVersion: '0.1.0',
-    docString: 'shape probe',
-    graph: { ...graph, outputs },
-    metadata: {},
-  });
 }
 
 export class OrtTrainer {
@@ -106,7 +93,8 @@ export class OrtTrainer {
       throw new Error(`the ort engine trains with dampening 0 only (got ${optimizer.dampening})`);
     }
     const smoothing = options.labelSmoothing ?? 0;
-    if (!(smoothing >= 0 && smoothing < 1)) throw new Error(`labelSmoothing must be in [0, 1), got ${smoothing}`);
+    if (!(smoothing >= 0 && smoothing < 1))
+      throw new Error(`labelSmoothing must be in [0, 1), got ${smoothing}`);
     const trainer = new OrtTrainer(await loadOnnxRuntime(), model, optimizer, height, width, options);
     return trainer;
   }
@@ -123,6 +111,11 @@ export class OrtTrainer {
       interOpNumThreads: 1,
     };
     if (this.options.threads !== undefined) options.intraOpNumThreads = this.options.threads;
+    if (process.env.RLA_FTZ) options.extra = { session: { set_denormal_as_zero: '1' } };
+    if (this.options.profilePrefix) {
+      options.enableProfiling = true;
+      options.profileFilePrefix = this.options.profilePrefix;
+    }
     return options;
   }
 
@@ -138,46 +131,31 @@ export class OrtTrainer {
       if (!shape) throw new Error(`training graph: no shape for ${value}`);
       return shape;
     });
-    const session = await this.runtime.InferenceSession.create(encodeModel(graph.model), this.sessionOptions());
+    const session = await this.runtime.InferenceSession.create(
+      encodeModel(graph.model),
+      this.sessionOptions(),
+    );
     const compiled = { session, graph };
     this.steps.set(batchSize, compiled);
     if (this.slots.size === 0 && this.fixed.size === 0) this.adoptState(graph);
     return compiled;
   }
 
-  /** Shapes of every float value of the training forward, from one run of it (NHWC zeros as images). */
+  /** Shapes of every float value of the training forward, from one run of it (zero images, unit masks). */
   private async probeShapes(
     forward: ReturnType<typeof buildTrainingForward>,
     batchSize: number,
   ): Promise<Map<string, number[]>> {
-    const session = await this.runtime.InferenceSession.create(shapeProbeModel(forward), {
-      ...this.sessionOptions(),
-      graphOptimizationLevel: 'disabled',
-    });
-    try {
-      const feeds: Record<string, ort.Tensor> = {};
-      const zeros = (dims: number[]) =>
-        new this.runtime.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
-      feeds[TRAIN_IO.images] = zeros([batchSize, this.height, this.width, 3]);
-      feeds[TRAIN_IO.target] = zeros([batchSize, this.model.numClasses]);
-      for (const state of forward.b.stateInputs) {
-        feeds[state.name] = new this.runtime.Tensor('float32', state.read(), state.dims);
-      }
-      for (const random of forward.b.randomInputs) {
-        feeds[random.name] = new this.runtime.Tensor(
-          'float32',
-          new Float32Array(random.dims.reduce((a, b) => a * b, 1)).fill(1),
-          random.dims,
-        );
-      }
-      const results = await session.run(feeds);
-      const shapes = new Map<string, number[]>();
-      for (const [name, value] of Object.entries(results)) shapes.set(name, [...value.dims]);
-      for (const input of Object.keys(feeds)) shapes.set(input, [...feeds[input].dims]);
-      return shapes;
-    } finally {
-      await session.release();
-    }
+    const T = this.runtime.Tensor;
+    const filled = (dims: number[], value: number) =>
+      new T('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(value), dims);
+    const feeds: Record<string, ort.Tensor> = {
+      [TRAIN_IO.images]: filled([batchSize, this.height, this.width, 3], 0),
+      [TRAIN_IO.target]: filled([batchSize, this.model.numClasses], 0),
+    };
+    for (const state of forward.b.stateInputs) feeds[state.name] = new T('float32', state.read(), state.dims);
+    for (const random of forward.b.randomInputs) feeds[random.name] = filled(random.dims, 1);
+    return probeShapes(this.runtime, forward.b, feeds, this.options.threads);
   }
 
   /** Copies the model's parameters and buffers and the optimizer's momentum into the step's arrays. */
@@ -206,7 +184,8 @@ export class OrtTrainer {
     }
     for (const buffer of graph.buffers) {
       this.holders.set(buffer.name, buffer);
-      if (graph.updated.has(buffer.name)) slot(buffer.name, nextName(buffer.name), buffer.dims, buffer.read());
+      if (graph.updated.has(buffer.name))
+        slot(buffer.name, nextName(buffer.name), buffer.dims, buffer.read());
       else this.fixed.set(buffer.name, buffer.read());
     }
   }
@@ -252,8 +231,10 @@ export class OrtTrainer {
       feeds[slot.input] = new T('float32', slot.current, slot.dims);
       fetches[slot.output] = new T('float32', slot.spare, slot.dims);
     }
-    for (const [name, values] of this.fixed) feeds[name] = new T('float32', values, this.holders.get(name)?.dims);
-    for (const random of graph.randomInputs) feeds[random.name] = new T('float32', random.draw(), random.dims);
+    for (const [name, values] of this.fixed)
+      feeds[name] = new T('float32', values, this.holders.get(name)?.dims);
+    for (const random of graph.randomInputs)
+      feeds[random.name] = new T('float32', random.draw(), random.dims);
     const loss = new Float32Array(1);
     const logits = new Float32Array(batchSize * classes);
     fetches[TRAIN_IO.loss] = new T('float32', loss, []);
@@ -335,7 +316,10 @@ export class OrtTrainer {
 
   /** Frees the native sessions. */
   async release(): Promise<void> {
-    for (const { session } of this.steps.values()) await session.release();
+    for (const { session } of this.steps.values()) {
+      if (this.options.profilePrefix) session.endProfiling();
+      await session.release();
+    }
     this.steps.clear();
   }
 }

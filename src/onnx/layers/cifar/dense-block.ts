@@ -8,7 +8,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DenseBlock, DenseLayer, DenseTransition } from '../../../layers/cifar/dense-block.js';
 import { toTorchLayout } from '../../../nn/tensor-layout.js';
 import type { OnnxBuilder, Value } from '../../builder.js';
-import { avgPool, batchNorm, type ConvWeightOverride, concatChannels, conv2d, convWeight, relu } from '../../nn.js';
+import {
+  avgPool,
+  batchNorm,
+  type ConvWeightOverride,
+  concatChannels,
+  conv2d,
+  convWeight,
+  relu,
+} from '../../nn.js';
 
 /** Layer t's 1x1 weight over the concatenation, from its per-source weights (shared variants only). */
 function assembledWeight(block: DenseBlock, layer: DenseLayer, t: number): ConvWeightOverride | null {
@@ -21,7 +29,11 @@ function assembledWeight(block: DenseBlock, layer: DenseLayer, t: number): ConvW
     inChannels: inChannels + t * growthRate,
     key: 'assembled',
     // Training graphs concatenate the parameters themselves (OIHW: inputs on axis 1), so each gets its gradient.
-    build: (b) => concatChannels(b, sources.map((conv) => convWeight(b, conv))),
+    build: (b) =>
+      concatChannels(
+        b,
+        sources.map((conv) => convWeight(b, conv)),
+      ),
     weight: () =>
       tf.tidy(() => {
         // Source l >= 1 uses the weight of its lag t - l (index) or of its ordinal l - 1, as DenseBlock does.

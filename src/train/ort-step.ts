@@ -1,0 +1,111 @@
+/**
+ * Training on ONNX Runtime: the trainer's `TrainStep`, `pullState` and evaluation backed by an `OrtTrainer`
+ * (src/onnx/training/), so the CLI and the API train the same model definition on either engine. Checkpoints are
+ * engine-neutral: `pull` writes the ORT-side state into the TF.js model and optimizer before each save, and a
+ * resumed run adopts them again.
+ */
+import type { DataLoader } from '../data/loader.js';
+import type { ClassifierModel } from '../models/classifier.js';
+import { createInferenceSession } from '../onnx/session.js';
+import { OrtTrainer } from '../onnx/training/session.js';
+import type { EvalResult } from './evaluate.js';
+import { topKCorrect } from './loss.js';
+import type { SGD } from './sgd.js';
+import type { TrainStep } from './step.js';
+
+/** The training engines: ONNX Runtime (native, the fast one) or TF.js on its current backend. */
+export type TrainingEngine = 'ort' | 'tfjs';
+export const TRAINING_ENGINES: readonly TrainingEngine[] = ['ort', 'tfjs'];
+
+/** What the trainer needs from an engine other than TF.js on this thread. */
+export interface EngineTraining {
+  step: TrainStep;
+  pull: () => Promise<void>;
+  evaluate: (
+    model: ClassifierModel,
+    loader: DataLoader,
+    onBatch?: (done: number, total: number) => void,
+  ) => Promise<EvalResult>;
+  release: () => Promise<void>;
+}
+
+export interface OrtTrainingOptions {
+  /** Square input side of the training images. */
+  imageSize: number;
+  /** ONNX Runtime intra-op threads (default: one per core). */
+  threads?: number;
+}
+
+/** Mean cross-entropy of row-major logits [N, C] against labels, in float64. */
+function crossEntropySum(logits: Float32Array, labels: Int32Array, classes: number): number {
+  let sum = 0;
+  for (let n = 0; n < labels.length; n++) {
+    const row = n * classes;
+    let max = -Infinity;
+    for (let c = 0; c < classes; c++) max = Math.max(max, logits[row + c]);
+    let total = 0;
+    for (let c = 0; c < classes; c++) total += Math.exp(logits[row + c] - max);
+    sum += Math.log(total) + max - logits[row + labels[n]];
+  }
+  return sum;
+}
+
+/** Loss and accuracy of the model's inference graph (BN folded) under ONNX Runtime over a loader. */
+export async function evaluateOnOrt(
+  model: ClassifierModel,
+  loader: DataLoader,
+  onBatch?: (done: number, total: number) => void,
+  threads?: number,
+): Promise<EvalResult> {
+  const session = await createInferenceSession(model, { threads });
+  const classes = model.numClasses;
+  let lossSum = 0;
+  let correct1 = 0;
+  let correct5 = 0;
+  let count = 0;
+  try {
+    for await (const batch of loader.epoch(0)) {
+      const s = batch.imageSize;
+      const logits = await session.runNhwc(batch.x, [batch.size, s, s, 3]);
+      lossSum += crossEntropySum(logits, batch.labels, classes);
+      correct1 += topKCorrect(logits, batch.labels, classes, 1);
+      correct5 += topKCorrect(logits, batch.labels, classes, Math.min(5, classes));
+      count += batch.size;
+      onBatch?.(batch.index + 1, loader.batchesPerEpoch);
+    }
+  } finally {
+    await session.release();
+  }
+  return { loss: lossSum / count, top1: correct1 / count, top5: correct5 / count, count };
+}
+
+/** Training steps, state pulls and evaluation on ONNX Runtime for `model` and `optimizer` (fresh or resumed). */
+export async function createOrtTraining(
+  model: ClassifierModel,
+  optimizer: SGD,
+  options: OrtTrainingOptions,
+): Promise<EngineTraining> {
+  const { imageSize, threads } = options;
+  const trainer = await OrtTrainer.create(model, optimizer, imageSize, imageSize, { threads });
+  const step: TrainStep = async (batch, lr) => {
+    if (batch.imageSize !== imageSize) {
+      throw new Error(
+        `batch of ${batch.imageSize}x${batch.imageSize} images for a ${imageSize}x${imageSize} training graph`,
+      );
+    }
+    const { loss, logits } = await trainer.step(batch.x, batch.labels, lr);
+    const classes = model.numClasses;
+    return {
+      loss,
+      correct1: topKCorrect(logits, batch.labels, classes, 1),
+      correct5: topKCorrect(logits, batch.labels, classes, Math.min(5, classes)),
+      count: batch.size,
+    };
+  };
+  return {
+    step,
+    pull: async () => trainer.pull(),
+    evaluate: (m, loader, onBatch) => evaluateOnOrt(m, loader, onBatch, threads),
+    release: () => trainer.release(),
+  };
+}
