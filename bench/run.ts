@@ -88,11 +88,7 @@ function parseArgs(argv: string[]): Options {
 
 /** Why `engine` with `workers` cannot run `spec` here, or null. */
 function skipReason(spec: CaseSpec, engine: Engine, workers: number, options: Options): string | null {
-  if (engine === 'ort' && (spec.kind === 'train' || workers !== 1)) {
-    return spec.kind === 'train'
-      ? 'onnxruntime-node runs inference only'
-      : 'ort parallelises inside one process';
-  }
+  if (engine === 'ort' && workers !== 1) return 'ort parallelises inside one process (intra-op threads)';
   if (engine === 'tfjs-cpu' && workers !== 1) return 'the pure-JS backend is measured single-threaded only';
   if (workers > spec.batch) return `batch ${spec.batch} cannot be split over ${workers} workers`;
   if (engine === 'tfjs-wasm' && spec.name === 'train-rla_resnet50-b16' && workers === 1) {
@@ -171,7 +167,10 @@ function runChild(run: RunSpec): Promise<BenchRow | string> {
 async function child(run: RunSpec): Promise<void> {
   const spec = CASES.find((c) => c.name === run.case)!;
   let row: BenchRow;
-  if (run.engine === 'ort') {
+  if (run.engine === 'ort' && spec.kind === 'train') {
+    const { runOrtTrainCase } = await import('./ort-train-runner.js');
+    row = await runOrtTrainCase(spec, run);
+  } else if (run.engine === 'ort') {
     const { ortInferenceCases } = await import('./ort-cases.js');
     const [ort] = await ortInferenceCases({
       models: [spec.model],

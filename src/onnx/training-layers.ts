@@ -6,7 +6,7 @@
  */
 import type { Dropout } from '../layers/dropout.js';
 import type { BatchNorm2d } from '../nn/batchnorm.js';
-import { int, ints, type OnnxBuilder, type Value } from './builder.js';
+import { float, int, ints, type OnnxBuilder, type Value } from './builder.js';
 
 /** ReduceMean over `axes` keeping them (axes as attribute before opset 18, as an input from 18 on). */
 export function reduceMean(b: OnnxBuilder, x: Value, axes: number[], keepdims = true): Value {
@@ -36,59 +36,74 @@ export interface BatchNormValues {
 }
 
 /**
+ * Per-channel affine map y = x * scale + shift of an NCHW value in one pass: an inference BatchNormalization with
+ * mean 0, variance 1 and epsilon 0 (ONNX Runtime has no fused multiply-add; this is one).
+ */
+export function channelAffine(b: OnnxBuilder, x: Value, scale: Value, shift: Value, channels: number): Value {
+  return b.node(
+    'BatchNormalization',
+    [x, scale, shift, b.floatValues(new Array(channels).fill(0)), b.floatValues(new Array(channels).fill(1))],
+    { epsilon: float(0) },
+  );
+}
+
+/**
  * BatchNorm2d in training mode on an NCHW value: y = (x - mean) / sqrt(var + eps) * gamma + beta with the batch's
- * mean and biased variance; the running statistics become (1 - momentum) * running + momentum * batch, with the
- * unbiased variance, as PyTorch does. Its gradient is the closed form
- *   dbeta = sum(dy), dgamma = sum(dy * xhat), dx = gamma / sqrt(var + eps) * (dy - dbeta / M - xhat * dgamma / M)
- * (sums over N, H, W; M values per channel): fewer full-size passes than differentiating the primitives.
+ * mean and biased variance (the normalisation itself one BatchNormalization node fed those statistics); the
+ * running statistics become (1 - momentum) * running + momentum * batch, with the unbiased variance, as PyTorch
+ * does. Its gradient is the closed form (sums over N, H, W; M values per channel; xc = x - mean)
+ *   dbeta = sum(dy), s = sum(dy * xc), dgamma = s / sqrt(var + eps),
+ *   dx = k1 * dy + k2 * xc + k3 with k1 = gamma / sqrt(var + eps), k2 = -k1 * s / (M (var + eps)), k3 = -k1 * dbeta / M
+ * in six full-size passes (differentiating the primitives takes about twice as many).
  */
 export function batchNormTraining(b: OnnxBuilder, x: Value, bn: BatchNorm2d, v: BatchNormValues): Value {
   const c = bn.numFeatures;
   const axes = [0, 2, 3];
   const perChannel = b.int64Values([1, c, 1, 1]);
-  let xhat = '';
+  const flat = b.int64Values([c]);
+  let centred = '';
   let inv = '';
   let count = '';
-  const y = b.region(
+  return b.region(
     [x, v.weight, v.bias],
     () => {
       count = valuesPerChannel(b, x, c);
       const mean = reduceMean(b, x, axes);
-      const centred = b.node('Sub', [x, mean]);
+      centred = b.node('Sub', [x, mean]);
       const variance = reduceMean(b, b.node('Mul', [centred, centred]), axes);
       inv = b.node('Reciprocal', [b.node('Sqrt', [b.node('Add', [variance, b.floatValues([bn.eps], [])])])]);
-      xhat = b.node('Mul', [centred, inv]);
-      const out = b.node('Add', [
-        b.node('Mul', [xhat, b.node('Reshape', [v.weight, perChannel])]),
-        b.node('Reshape', [v.bias, perChannel]),
-      ]);
+      const batchMean = b.node('Reshape', [mean, flat]);
+      const batchVar = b.node('Reshape', [variance, flat]);
+      const out = b.node('BatchNormalization', [x, v.weight, v.bias, batchMean, batchVar], {
+        epsilon: float(bn.eps),
+      });
       const m = b.floatValues([bn.momentum], []);
       const keep = b.floatValues([1 - bn.momentum], []);
-      const flat = b.int64Values([c]);
       const unbiased = b.node('Mul', [
-        b.node('Reshape', [variance, flat]),
+        batchVar,
         b.node('Div', [count, b.node('Sub', [count, b.floatValues([1], [])])]),
       ]);
       const update = (running: Value, batch: Value) =>
         b.node('Add', [b.node('Mul', [running, keep]), b.node('Mul', [batch, m])]);
-      b.stateUpdates.set(v.runningMean, update(v.runningMean, b.node('Reshape', [mean, flat])));
+      b.stateUpdates.set(v.runningMean, update(v.runningMean, batchMean));
       b.stateUpdates.set(v.runningVar, update(v.runningVar, unbiased));
       return out;
     },
     (g, dy) => {
-      const dbeta = reduceSum(g, dy, axes, false);
-      const dgamma = reduceSum(g, g.node('Mul', [dy, xhat]), axes, false);
-      const scale = g.node('Mul', [g.node('Reshape', [v.weight, perChannel]), inv]);
-      const meanDbeta = g.node('Div', [g.node('Reshape', [dbeta, perChannel]), count]);
-      const meanDgamma = g.node('Div', [g.node('Reshape', [dgamma, perChannel]), count]);
-      const dx = g.node('Mul', [
-        scale,
-        g.node('Sub', [g.node('Sub', [dy, meanDbeta]), g.node('Mul', [xhat, meanDgamma])]),
+      const dbeta = reduceSum(g, dy, axes, true);
+      const s = reduceSum(g, g.node('Mul', [dy, centred]), axes, true);
+      const k1 = g.node('Mul', [g.node('Reshape', [v.weight, perChannel]), inv]);
+      const negativeK1OverM = g.node('Neg', [g.node('Div', [k1, count])]);
+      const k2 = g.node('Mul', [negativeK1OverM, g.node('Mul', [s, g.node('Mul', [inv, inv])])]);
+      const k3 = g.node('Mul', [negativeK1OverM, dbeta]);
+      const zeros = g.floatValues(new Array(c).fill(0));
+      const dx = g.node('Add', [
+        channelAffine(g, dy, g.node('Reshape', [k1, flat]), zeros, c),
+        channelAffine(g, centred, g.node('Reshape', [k2, flat]), g.node('Reshape', [k3, flat]), c),
       ]);
-      return [dx, dgamma, dbeta];
+      return [dx, g.node('Reshape', [g.node('Mul', [s, inv]), flat]), g.node('Reshape', [dbeta, flat])];
     },
   );
-  return y;
 }
 
 /** GroupNorm's normalisation (no affine) over [N, G, -1] groups, in primitive ops: x -> xhat, same shape. */

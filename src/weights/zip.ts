@@ -188,9 +188,8 @@ function applyZip64Extra(
   }
 }
 
-/** Where an entry's local record lies: header start, data start and data end (exclusive). */
+/** Where an entry's data lies, after its local header: start and end (exclusive). */
 interface RecordSpan {
-  readonly header: number;
   readonly dataStart: number;
   readonly dataEnd: number;
 }
@@ -212,7 +211,7 @@ function recordSpan(b: Uint8Array, entry: ZipEntry): RecordSpan {
       `truncated ZIP entry ${name}: needs ${entry.compressedSize} bytes at ${dataStart}, file has ${b.length}`,
     );
   }
-  return { header: h, dataStart, dataEnd };
+  return { dataStart, dataEnd };
 }
 
 /**

@@ -55,6 +55,7 @@ export async function probeShapes(
   const session = await runtime.InferenceSession.create(bytes, {
     graphOptimizationLevel: 'disabled',
     executionMode: 'sequential',
+    logSeverityLevel: 3,
     ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
   });
   try {

@@ -1,0 +1,218 @@
+/**
+ * Training on ONNX Runtime (src/onnx/training/): the official train-mode fixture (loss, logits, gradients, BN
+ * running statistics) through the derived step graph; every registered architecture takes one step with a finite
+ * loss and a finite gradient for every parameter; for one model of each kind of layer the gradients match
+ * TF.js's (cpu backend) within 1e-3 * max|g| per parameter (plus a floor of 1e-5 of the model's largest gradient,
+ * as the wasm-vs-cpu test does: training-mode BatchNorm amplifies float32 rounding in near-zero gradients).
+ */
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadCheckpoint } from '../../src/checkpoint/load-checkpoint.js';
+import { initBackend } from '../../src/engine/backend.js';
+import type { ClassifierModel } from '../../src/models/classifier.js';
+import { createModel, getModelEntry, listModels, type ModelOptions } from '../../src/models/index.js';
+import type { Parameter } from '../../src/nn/module.js';
+import { toTorchLayout } from '../../src/nn/tensor-layout.js';
+import { OrtTrainer } from '../../src/onnx/training/session.js';
+import { crossEntropy } from '../../src/train/loss.js';
+import { SGD } from '../../src/train/sgd.js';
+import { nhwcInput, officialBytes, RESNET_FIXTURES, readFixtureTensors } from '../helpers/fixtures.js';
+import { assertClose, maxAbs, maxAbsDiff } from '../helpers/tensors.js';
+
+/** The smallest configuration of a model that still has every kind of layer it has at full size. */
+function smallOptions(name: string): ModelOptions {
+  const accepted = getModelEntry(name).options;
+  const options: ModelOptions = { numClasses: 10, seed: 1 };
+  if (accepted.includes('layers')) options.layers = [1, 1, 1, 1];
+  if (accepted.includes('widthPerGroup') && !name.includes('resnext')) options.widthPerGroup = 8;
+  if (accepted.includes('widthMult')) options.widthMult = 0.25;
+  if (accepted.includes('zeroInitLastBn')) options.zeroInitLastBn = false;
+  return Object.fromEntries(
+    Object.entries(options).filter(([key]) => accepted.includes(key as keyof ModelOptions)),
+  );
+}
+
+function smallestInput(model: ClassifierModel): number {
+  for (const size of [32, 64, 96, 128, 224]) {
+    try {
+      model.checkInputSize(size, size);
+      return size;
+    } catch {
+      // not accepted: try the next size
+    }
+  }
+  throw new Error('no accepted input size');
+}
+
+/** A fixed batch: normal images (seeded) and labels 0, 3, 6, ... */
+function batch(size: number, count: number): { images: Float32Array; labels: Int32Array } {
+  const images = tf.tidy(
+    () => tf.randomNormal([count, size, size, 3], 0, 1, 'float32', 42).dataSync() as Float32Array,
+  );
+  return { images, labels: Int32Array.from({ length: count }, (_, i) => (i * 3) % 10) };
+}
+
+/** The first key of every distinct parameter (tied weights are one parameter). */
+function distinctParameters(model: ClassifierModel): Map<Parameter, string> {
+  const keys = new Map<Parameter, string>();
+  for (const [key, parameter] of model.namedParameters()) if (!keys.has(parameter)) keys.set(parameter, key);
+  return keys;
+}
+
+describe('training on ONNX Runtime', () => {
+  before(async () => {
+    await initBackend({ backend: 'cpu' });
+  });
+
+  it('the official train fixture: logits, loss, gradients and BN running statistics match PyTorch', async (t) => {
+    const { fixture, model: name, options } = RESNET_FIXTURES[0];
+    const model = createModel(name, options);
+    loadCheckpoint(model, officialBytes(`${fixture}.pth`));
+    const expected = readFixtureTensors(`${fixture}.train.safetensors`);
+    const input = nhwcInput(expected.get('input')!);
+    const [n, h, w] = input.shape;
+    const images = input.dataSync() as Float32Array;
+    input.dispose();
+    const labels = Int32Array.from(expected.get('labels')!.data);
+    // lr 0: the step computes everything and leaves the parameters as they were.
+    const optimizer = new SGD(model.parameters(), {
+      lr: 0,
+      momentum: 0.9,
+      weightDecay: 1e-4,
+      nesterov: true,
+    });
+    const trainer = await OrtTrainer.create(model, optimizer, h, w);
+    const trackedBefore = model.stateDict().get('bn1.num_batches_tracked')!.dataSync()[0];
+    try {
+      assert.equal(labels.length, n);
+      const out = await trainer.step(images, labels, 0, { gradients: true });
+      trainer.pull();
+      const logits = expected.get('logits')!.data;
+      assertClose(out.logits, logits, 1e-4 * Math.max(1, maxAbs(logits)), 'train logits');
+      const loss = expected.get('loss')!.data[0];
+      assert.ok(Math.abs(out.loss - loss) <= 1e-4 * Math.abs(loss), `loss ${out.loss} vs ${loss}`);
+      const report: string[] = [];
+      let checked = 0;
+      for (const [key, ref] of expected) {
+        let actual: Float32Array | undefined;
+        if (key.startsWith('grad.')) actual = out.gradients?.get(key.slice('grad.'.length));
+        else if (key.startsWith('after.'))
+          actual = model.stateDict().get(key.slice('after.'.length))?.dataSync() as Float32Array;
+        else continue;
+        assert.ok(actual, `no value for ${key}`);
+        const scale = maxAbs(ref.data);
+        assertClose(actual, ref.data, 1e-3 * scale, key);
+        report.push(`${key} ${(maxAbsDiff(actual, ref.data) / scale).toExponential(1)}`);
+        checked++;
+      }
+      assert.equal(checked, 9, 'seven gradients and two running statistics compared');
+      const tracked = model.stateDict().get('bn1.num_batches_tracked')!.dataSync()[0];
+      assert.equal(tracked, trackedBefore + 1, 'num_batches_tracked advanced by the step');
+      t.diagnostic(`max|diff|/max|ref|: ${report.join(', ')}`);
+    } finally {
+      await trainer.release();
+      optimizer.dispose();
+      model.dispose();
+    }
+  });
+
+  it('every registered architecture trains one step: finite loss, a finite gradient for every parameter', async (t) => {
+    const seen = new Set<string>();
+    for (const name of listModels()) {
+      const model = createModel(name, smallOptions(name));
+      const signature = model
+        .stateEntries()
+        .map((e) => `${e.key}:${e.tensor.shape}`)
+        .join('|');
+      if (seen.has(signature)) {
+        model.dispose();
+        continue;
+      }
+      seen.add(signature);
+      const optimizer = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9, weightDecay: 1e-4 });
+      const size = smallestInput(model);
+      const trainer = await OrtTrainer.create(model, optimizer, size, size, { optimizationLevel: 'basic' });
+      try {
+        const { images, labels } = batch(size, 2);
+        const out = await trainer.step(images, labels, 0.1, { gradients: true });
+        assert.ok(Number.isFinite(out.loss), `${name}: loss ${out.loss}`);
+        const keys = [...distinctParameters(model).values()];
+        assert.deepEqual(
+          keys.filter((key) => !out.gradients?.has(key)),
+          [],
+          `${name}: parameters without gradient`,
+        );
+        for (const [key, grad] of out.gradients ?? []) {
+          assert.ok(grad.every(Number.isFinite), `${name}: ${key} not finite`);
+        }
+      } finally {
+        await trainer.release();
+        optimizer.dispose();
+        model.dispose();
+      }
+    }
+    t.diagnostic(`${seen.size} distinct architectures at this size`);
+  });
+});
+
+/**
+ * One model per kind of layer: RLA + ECA (Conv1d), SE, ResNeXt groups, depthwise convs and Dropout (MobileNet),
+ * the ConvLSTM and ConvGRU (GroupNorm) ablation cells, CIFAR Xception and the DenseNet sharing study (weights
+ * assembled in the graph). 64x64 ImageNet-style inputs, batch 4.
+ */
+const COMPARED = [
+  'rla_resnet50_eca',
+  'resnet50_se',
+  'rla_resnext50_32x4d_eca',
+  'dsrla_mobilenetv2_eca',
+  'rlalstm_resnet50',
+  'rlagru_resnet50',
+  'rla_xception_cifar',
+  'densenet_bc100_sharedlag_cifar',
+];
+
+describe('ONNX Runtime training gradients against TF.js (cpu)', () => {
+  for (const name of COMPARED) {
+    it(`${name}: every parameter's gradient matches`, async () => {
+      await initBackend({ backend: 'cpu' });
+      // Two identical models (same seed): one trains on ORT, the other gives TF.js's gradients. Their Dropout
+      // generators start equal, so both draw the same mask.
+      const model = createModel(name, smallOptions(name));
+      const reference = createModel(name, smallOptions(name));
+      const size = Math.max(64, smallestInput(model));
+      const optimizer = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+      const trainer = await OrtTrainer.create(model, optimizer, size, size);
+      try {
+        const { images, labels } = batch(size, 4);
+        const out = await trainer.step(images, labels, 0.1, { gradients: true });
+        reference.train();
+        const x = tf.tensor4d(images, [4, size, size, 3]);
+        const y = tf.tensor1d(labels, 'int32');
+        const { value, grads } = tf.variableGrads(
+          () => crossEntropy(reference.forward(x), y),
+          reference.parameters().map((p) => p.variable),
+        );
+        assert.ok(Math.abs(value.dataSync()[0] - out.loss) <= 1e-4 * Math.abs(out.loss), 'loss');
+        const expected = new Map<string, Float32Array>();
+        for (const [parameter, key] of distinctParameters(reference)) {
+          const torch = toTorchLayout(grads[parameter.variable.name], parameter.layout);
+          expected.set(key, torch.dataSync() as Float32Array);
+          torch.dispose();
+        }
+        tf.dispose([x, y, value, ...Object.values(grads)]);
+        const floor = 1e-5 * Math.max(...[...expected.values()].map(maxAbs));
+        for (const [key, reference] of expected) {
+          const actual = out.gradients?.get(key);
+          assert.ok(actual, `${name}: no ORT gradient for ${key}`);
+          assertClose(actual, reference, 1e-3 * maxAbs(reference) + floor, `${name} ${key}`);
+        }
+      } finally {
+        await trainer.release();
+        optimizer.dispose();
+        model.dispose();
+        reference.dispose();
+      }
+    });
+  }
+});
