@@ -119,8 +119,11 @@ const OPTIONS: OptionSpec = {
 /** Options that may accompany --resume (they do not change what the run computes). */
 const RESUME_OPTIONS = new Set(['resume', 'epochs', 'data', 'data-workers', 'backend', 'engine', 'threads']);
 
-/** The engine --engine names, or ONNX Runtime when it loads (the fast one), else TF.js. */
-async function engineFrom(values: Record<string, unknown>): Promise<TrainingEngine> {
+/**
+ * The engine --engine names; else TF.js for a run on a worker pool (--workers N > 1 trains TF.js replicas), else
+ * ONNX Runtime when it loads (the fast one), else TF.js.
+ */
+async function engineFrom(values: Record<string, unknown>, config: TrainConfig): Promise<TrainingEngine> {
   if (values.engine !== undefined) {
     const engine = String(values.engine) as TrainingEngine;
     if (!TRAINING_ENGINES.includes(engine)) {
@@ -128,6 +131,7 @@ async function engineFrom(values: Record<string, unknown>): Promise<TrainingEngi
     }
     return engine;
   }
+  if ((config.workers ?? 1) > 1) return 'tfjs';
   try {
     await loadOnnxRuntime();
     return 'ort';
@@ -368,7 +372,7 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
     }
   }
 
-  const engine = await engineFrom(values);
+  const engine = await engineFrom(values, config);
   const threads = values.threads === undefined ? undefined : integerOption('threads', values.threads);
   if (engine === 'ort' && (config.workers ?? 1) > 1) {
     throw new UsageError(

@@ -64,6 +64,23 @@ function unbroadcast(ctx: GradContext, grad: Value, gradShape: readonly number[]
   return ctx.b.node('Reshape', [summed, ctx.b.int64Values([...targetShape])]);
 }
 
+/**
+ * Emits an elementwise op on same-shaped `values` (with scalar constants) through flat views when `shape` ends in
+ * 1s: ONNX Runtime broadcasts a scalar over such shapes ([N, C, 1, 1] maps, 1x1 conv weights) one element per
+ * inner loop, about ten times slower than over the flat tensor. Reshapes are free.
+ */
+function onFlat(
+  ctx: GradContext,
+  shape: readonly number[],
+  values: Value[],
+  emit: (...flat: Value[]) => Value,
+): Value {
+  if (shape.length < 2 || shape[shape.length - 1] !== 1) return emit(...values);
+  const flat = ctx.b.int64Values([-1]);
+  const out = emit(...values.map((value) => ctx.b.node('Reshape', [value, flat])));
+  return ctx.b.node('Reshape', [out, ctx.b.int64Values([...shape])]);
+}
+
 const zeroScalar = (b: OnnxBuilder) => b.floatValues([0], []);
 const oneScalar = (b: OnnxBuilder) => b.floatValues([1], []);
 
@@ -288,41 +305,59 @@ const globalAveragePool: GradientRule = (ctx, [dy]) => {
   if (!dy) return [null];
   const x = ctx.node.inputs[0];
   const shape = ctx.shape(x);
-  const scaled = ctx.b.node('Mul', [dy, ctx.b.floatValues([1 / numel(shape.slice(2))], [])]);
+  const scaled = onFlat(ctx, [shape[0], shape[1], 1, 1], [dy], (dy) =>
+    ctx.b.node('Mul', [dy, ctx.b.floatValues([1 / numel(shape.slice(2))], [])]),
+  );
   return [ctx.b.node('Expand', [scaled, shapeOf(ctx, x)])];
 };
 
 const relu: GradientRule = (ctx, [dy]) => {
   if (!dy) return [null];
   const { b, node } = ctx;
-  return [b.node('Where', [b.node('Greater', [node.outputs[0], zeroScalar(b)]), dy, zeroScalar(b)])];
+  const y = node.outputs[0];
+  return [
+    onFlat(ctx, ctx.shape(y), [y, dy], (y, dy) =>
+      b.node('Where', [b.node('Greater', [y, zeroScalar(b)]), dy, zeroScalar(b)]),
+    ),
+  ];
 };
 
 /** Clip(x, min, max): gradient where min < x < max (PyTorch's hardtanh backward). */
 const clip: GradientRule = (ctx, [dy]) => {
   if (!dy) return [null, null, null];
   const { b, node } = ctx;
-  const [x, low, high] = node.inputs;
-  let inside = low ? b.node('Greater', [x, low]) : null;
-  if (high) {
-    const below = b.node('Less', [x, high]);
-    inside = inside ? b.node('And', [inside, below]) : below;
-  }
-  return [inside ? b.node('Where', [inside, dy, zeroScalar(b)]) : dy, null, null];
+  const [input, low, high] = node.inputs;
+  const masked = onFlat(ctx, ctx.shape(input), [input, dy], (x, dy) => {
+    let inside = low ? b.node('Greater', [x, low]) : null;
+    if (high) {
+      const below = b.node('Less', [x, high]);
+      inside = inside ? b.node('And', [inside, below]) : below;
+    }
+    return inside ? b.node('Where', [inside, dy, zeroScalar(b)]) : dy;
+  });
+  return [masked, null, null];
 };
 
 const tanh: GradientRule = (ctx, [dy]) => {
   if (!dy) return [null];
   const { b } = ctx;
   const y = ctx.node.outputs[0];
-  return [b.node('Mul', [dy, b.node('Sub', [oneScalar(b), b.node('Mul', [y, y])])])];
+  return [
+    onFlat(ctx, ctx.shape(y), [y, dy], (y, dy) =>
+      b.node('Mul', [dy, b.node('Sub', [oneScalar(b), b.node('Mul', [y, y])])]),
+    ),
+  ];
 };
 
 const sigmoid: GradientRule = (ctx, [dy]) => {
   if (!dy) return [null];
   const { b } = ctx;
   const y = ctx.node.outputs[0];
-  return [b.node('Mul', [dy, b.node('Mul', [y, b.node('Sub', [oneScalar(b), y])])])];
+  return [
+    onFlat(ctx, ctx.shape(y), [y, dy], (y, dy) =>
+      b.node('Mul', [dy, b.node('Mul', [y, b.node('Sub', [oneScalar(b), y])])]),
+    ),
+  ];
 };
 
 /** A binary elementwise op's rule from the (broadcast-shaped) gradient of each operand. */
@@ -355,7 +390,12 @@ const neg: GradientRule = (ctx, [dy]) => [dy ? ctx.b.node('Neg', [dy]) : null];
 const sqrt: GradientRule = (ctx, [dy]) => {
   if (!dy) return [null];
   const { b } = ctx;
-  return [b.node('Div', [b.node('Mul', [dy, b.floatValues([0.5], [])]), ctx.node.outputs[0]])];
+  const y = ctx.node.outputs[0];
+  return [
+    onFlat(ctx, ctx.shape(y), [y, dy], (y, dy) =>
+      b.node('Div', [b.node('Mul', [dy, b.floatValues([0.5], [])]), y]),
+    ),
+  ];
 };
 
 const reciprocal: GradientRule = (ctx, [dy]) => {

@@ -55,7 +55,9 @@ export interface OrtStepOutput {
 interface Slot {
   input: string;
   output: string;
+  /** Shape of the input; the output is flat ([numel]) for parameters and momentum buffers. */
   dims: number[];
+  outputDims: number[];
   current: Float32Array;
   spare: Float32Array;
 }
@@ -168,8 +170,22 @@ export class OrtTrainer {
   private adoptState(graph: TrainingGraph): void {
     const momentum = this.optimizer.momentumBuffers();
     const index = new Map(this.optimizer.parameters.map((p, i) => [p as Parameter | Buffer, i]));
-    const slot = (input: string, output: string, dims: number[], current: Float32Array): void => {
-      this.slots.set(input, { input, output, dims, current, spare: new Float32Array(current.length) });
+    const slot = (
+      input: string,
+      output: string,
+      dims: number[],
+      current: Float32Array,
+      flat = true,
+    ): void => {
+      const outputDims = flat ? [current.length] : dims;
+      this.slots.set(input, {
+        input,
+        output,
+        dims,
+        outputDims,
+        current,
+        spare: new Float32Array(current.length),
+      });
     };
     this.hasMomentum = false;
     for (const p of graph.parameters) {
@@ -181,7 +197,7 @@ export class OrtTrainer {
         const buffer = momentum[i];
         const values = buffer ? this.torchLayoutOf(p, buffer) : new Float32Array(p.read().length);
         if (buffer) this.hasMomentum = true;
-        slot(momentumName(p.name), nextName(momentumName(p.name)), p.dims, values);
+        slot(momentumName(p.name), nextName(momentumName(p.name)), [values.length], values);
       }
     }
     for (const p of graph.frozen) {
@@ -235,7 +251,7 @@ export class OrtTrainer {
     const fetches: Record<string, ort.Tensor> = {};
     for (const slot of this.slots.values()) {
       feeds[slot.input] = new T('float32', slot.current, slot.dims);
-      fetches[slot.output] = new T('float32', slot.spare, slot.dims);
+      fetches[slot.output] = new T('float32', slot.spare, slot.outputDims);
     }
     for (const [name, values] of this.fixed)
       feeds[name] = new T('float32', values, this.holders.get(name)?.dims);
