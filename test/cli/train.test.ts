@@ -132,7 +132,7 @@ describe('rla train / eval / predict / plot / best', () => {
     );
     const text = lines.join('\n');
     assert.equal(code, 0, text);
-    assert.match(text, /backend {3}wasm, 2 data-parallel workers/);
+    assert.match(text, /engine {4}tfjs-wasm, 2 data-parallel workers/);
     assert.equal(
       (await readTrainingCheckpoint(join(pooled, 'checkpoint.safetensors'))).state.config.workers,
       2,

@@ -59,7 +59,7 @@ async function checkGradient(
     Object.fromEntries(
       Object.entries(inputs).map(([name, spec]) => [name, tensor(overrides[name] ?? data[name], spec.dims)]),
     );
-  const shapes = await probeShapes(runtime, b, feeds());
+  const shapes = await probeShapes(runtime, b, { batch: 1, batchInputs: [], feeds: () => feeds() });
   const yShape = shapes.get(y);
   assert.ok(yShape, 'shape of the output');
   const r = b.input('r', yShape);

@@ -149,7 +149,7 @@ export class OrtTrainer {
     return compiled;
   }
 
-  /** Shapes of every float value of the training forward, from one run of it (zero images, unit masks). */
+  /** Shapes of every float value of the training forward (zero images, unit masks; probed at batches 1, 2). */
   private async probeShapes(
     forward: ReturnType<typeof buildTrainingForward>,
     batchSize: number,
@@ -157,13 +157,25 @@ export class OrtTrainer {
     const T = this.runtime.Tensor;
     const filled = (dims: number[], value: number) =>
       new T('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(value), dims);
-    const feeds: Record<string, ort.Tensor> = {
-      [TRAIN_IO.images]: filled([batchSize, this.height, this.width, 3], 0),
-      [TRAIN_IO.target]: filled([batchSize, this.model.numClasses], 0),
+    const state = forward.b.stateInputs.map((s) => new T('float32', s.read(), s.dims));
+    const feeds = (batch: number): Record<string, ort.Tensor> => {
+      const result: Record<string, ort.Tensor> = {
+        [TRAIN_IO.images]: filled([batch, this.height, this.width, 3], 0),
+        [TRAIN_IO.target]: filled([batch, this.model.numClasses], 0),
+      };
+      forward.b.stateInputs.forEach((s, i) => {
+        result[s.name] = state[i];
+      });
+      for (const random of forward.b.randomInputs)
+        result[random.name] = filled([batch, ...random.dims.slice(1)], 1);
+      return result;
     };
-    for (const state of forward.b.stateInputs) feeds[state.name] = new T('float32', state.read(), state.dims);
-    for (const random of forward.b.randomInputs) feeds[random.name] = filled(random.dims, 1);
-    return probeShapes(this.runtime, forward.b, feeds, this.options.threads);
+    return probeShapes(this.runtime, forward.b, {
+      batch: batchSize,
+      batchInputs: [TRAIN_IO.images, TRAIN_IO.target, ...forward.b.randomInputs.map((r) => r.name)],
+      feeds,
+      threads: this.options.threads,
+    });
   }
 
   /** Copies the model's parameters and buffers and the optimizer's momentum into the step's arrays. */

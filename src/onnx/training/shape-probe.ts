@@ -34,36 +34,78 @@ export function floatNodeOutputs(b: OnnxBuilder): Value[] {
   return floats;
 }
 
-/** Runs the nodes of `b` once on `feeds` and returns the shape of every float value (feeds included). */
-export async function probeShapes(
-  runtime: typeof ort,
-  b: OnnxBuilder,
-  feeds: Record<string, ort.Tensor>,
-  threads?: number,
-): Promise<Map<Value, number[]>> {
+/** How to probe: the feeds at a batch size, and which inputs have the batch as their first axis. */
+export interface ProbeOptions {
+  /** The graph's (fixed) batch size. */
+  batch: number;
+  /** Inputs whose first axis is the batch (probed at batches 1 and 2, so the probe stays small). */
+  batchInputs: readonly string[];
+  /** The feeds at a batch size. */
+  feeds: (batch: number) => Record<string, ort.Tensor>;
+  threads?: number;
+}
+
+function probeModel(b: OnnxBuilder, batchInputs: readonly string[]): Uint8Array {
   const graph = b.graph('shape_probe');
   const outputs = floatNodeOutputs(b).map((name) => ({ name, elemType: DataType.FLOAT, shape: null }));
-  const bytes = encodeModel({
+  const inputs = graph.inputs.map((input) =>
+    batchInputs.includes(input.name) && input.shape
+      ? { ...input, shape: ['batch', ...input.shape.slice(1)] }
+      : input,
+  );
+  return encodeModel({
     irVersion: 8,
     opsetVersion: b.options.opset,
     producerName: 'rla-net',
     producerVersion: '0.1.0',
     docString: 'shape probe',
-    graph: { ...graph, outputs },
+    graph: { ...graph, inputs, outputs },
     metadata: {},
   });
-  const session = await runtime.InferenceSession.create(bytes, {
+}
+
+/**
+ * The shape of every float value of the nodes of `b` (inputs and initializers included). With batch inputs the
+ * graph runs at batches 1 and 2: a value whose first axis follows the batch gets the real batch there, every
+ * other axis must agree between the two runs. Without, it runs once at the real batch.
+ */
+export async function probeShapes(
+  runtime: typeof ort,
+  b: OnnxBuilder,
+  options: ProbeOptions,
+): Promise<Map<Value, number[]>> {
+  const batched = options.batchInputs.length > 0;
+  const session = await runtime.InferenceSession.create(probeModel(b, options.batchInputs), {
     graphOptimizationLevel: 'disabled',
     executionMode: 'sequential',
     logSeverityLevel: 3,
-    ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
+    ...(options.threads === undefined ? {} : { intraOpNumThreads: options.threads }),
   });
-  try {
+  const run = async (batch: number) => {
+    const feeds = options.feeds(batch);
     const results = await session.run(feeds);
     const shapes = new Map<Value, number[]>();
     for (const [name, value] of Object.entries(results)) shapes.set(name, [...value.dims]);
     for (const [name, value] of Object.entries(feeds)) shapes.set(name, [...value.dims]);
-    for (const initializer of graph.initializers) shapes.set(initializer.name, [...initializer.dims]);
+    return shapes;
+  };
+  try {
+    let shapes: Map<Value, number[]>;
+    if (!batched) shapes = await run(options.batch);
+    else {
+      const one = await run(1);
+      const two = await run(2);
+      shapes = new Map();
+      for (const [name, a] of one) {
+        const c = two.get(name) ?? a;
+        if (a.length !== c.length || a.some((d, i) => i > 0 && d !== c[i])) {
+          throw new Error(`shape probe: ${name} is [${a}] at batch 1 but [${c}] at batch 2`);
+        }
+        shapes.set(name, a[0] === 1 && c[0] === 2 ? [options.batch, ...a.slice(1)] : a);
+      }
+    }
+    for (const initializer of b.graph('probe').initializers)
+      shapes.set(initializer.name, [...initializer.dims]);
     return shapes;
   } finally {
     await session.release();
