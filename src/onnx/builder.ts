@@ -275,6 +275,27 @@ export class OnnxBuilder {
     return unique;
   }
 
+  /**
+   * Replaces the node at `index` by the nodes `emit` writes (appended, then moved into its place); the last of
+   * them is renamed to produce the replaced node's output, so its consumers are unchanged. Regions after it move.
+   */
+  replaceNode(index: number, emit: (node: NodeProto) => Value): void {
+    const node = this.nodes[index];
+    if (node.outputs.length !== 1) throw new Error(`replaceNode: ${node.name} has several outputs`);
+    const start = this.nodes.length;
+    const value = emit(node);
+    const added = this.nodes.splice(start);
+    const last = added.at(-1);
+    if (!last || last.outputs[0] !== value)
+      throw new Error('replaceNode: emit must return its last node output');
+    last.outputs[0] = node.outputs[0];
+    this.nodes.splice(index, 1, ...added);
+    for (const region of this.regions) {
+      if (region.firstNode > index) region.firstNode += added.length - 1;
+      if (region.endNode > index) region.endNode += added.length - 1;
+    }
+  }
+
   /** Nodes written so far (in execution order). */
   get nodeList(): readonly NodeProto[] {
     return this.nodes;

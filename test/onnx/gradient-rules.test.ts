@@ -171,7 +171,7 @@ describe('gradient rules against finite differences (ONNX Runtime)', () => {
     );
   });
 
-  it('grouped and depthwise Conv (ResNeXt, MobileNet), 1-D Conv (ECA)', async () => {
+  it('grouped and depthwise Conv (ResNeXt, MobileNet; stride 1 and 2, channel multiplier), 1-D Conv (ECA)', async () => {
     await checkGradient(
       { x: { dims: [2, 4, 5, 5] }, w: { dims: [6, 2, 3, 3] } },
       conv({ kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]), group: int(2) } as never, false),
@@ -187,6 +187,10 @@ describe('gradient rules against finite differences (ONNX Runtime)', () => {
         } as never,
         false,
       ),
+    );
+    await checkGradient(
+      { x: { dims: [2, 3, 5, 5] }, w: { dims: [6, 1, 3, 3] } },
+      conv({ kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]), group: int(3) } as never, false),
     );
     await checkGradient(
       { x: { dims: [2, 1, 8] }, w: { dims: [1, 1, 3] } },

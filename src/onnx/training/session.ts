@@ -27,6 +27,7 @@ import {
   type TrainingGraphOptions,
 } from './graph.js';
 import { probeShapes } from './shape-probe.js';
+import { rewriteSingleTapConvs } from './whole-map-convs.js';
 
 export interface OrtTrainerOptions {
   /** Intra-op threads (default: ONNX Runtime's choice, one per core). */
@@ -134,6 +135,7 @@ export class OrtTrainer {
     const options = this.graphOptions(batchSize);
     const forward = buildTrainingForward(this.model, options);
     const shapes = await this.probeShapes(forward, batchSize);
+    rewriteSingleTapConvs(forward.b, shapes);
     const graph = finishTrainingGraph(this.model, forward, options, (value) => {
       const shape = shapes.get(value);
       if (!shape) throw new Error(`training graph: no shape for ${value}`);
