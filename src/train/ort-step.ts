@@ -8,7 +8,7 @@ import type { DataLoader } from '../data/loader.js';
 import type { ClassifierModel } from '../models/classifier.js';
 import { createInferenceSession } from '../onnx/session.js';
 import { OrtTrainer } from '../onnx/training/session.js';
-import type { EvalResult } from './evaluate.js';
+import { type EvalResult, evaluateLogits } from './evaluate.js';
 import { topKCorrect } from './loss.js';
 import type { SGD } from './sgd.js';
 import type { TrainStep } from './step.js';
@@ -36,20 +36,6 @@ export interface OrtTrainingOptions {
   threads?: number;
 }
 
-/** Mean cross-entropy of row-major logits [N, C] against labels, in float64. */
-function crossEntropySum(logits: Float32Array, labels: Int32Array, classes: number): number {
-  let sum = 0;
-  for (let n = 0; n < labels.length; n++) {
-    const row = n * classes;
-    let max = -Infinity;
-    for (let c = 0; c < classes; c++) max = Math.max(max, logits[row + c]);
-    let total = 0;
-    for (let c = 0; c < classes; c++) total += Math.exp(logits[row + c] - max);
-    sum += Math.log(total) + max - logits[row + labels[n]];
-  }
-  return sum;
-}
-
 /** Loss and accuracy of the model's inference graph (BN folded) under ONNX Runtime over a loader. */
 export async function evaluateOnOrt(
   model: ClassifierModel,
@@ -58,25 +44,16 @@ export async function evaluateOnOrt(
   threads?: number,
 ): Promise<EvalResult> {
   const session = await createInferenceSession(model, { threads });
-  const classes = model.numClasses;
-  let lossSum = 0;
-  let correct1 = 0;
-  let correct5 = 0;
-  let count = 0;
   try {
-    for await (const batch of loader.epoch(0)) {
-      const s = batch.imageSize;
-      const logits = await session.runNhwc(batch.x, [batch.size, s, s, 3]);
-      lossSum += crossEntropySum(logits, batch.labels, classes);
-      correct1 += topKCorrect(logits, batch.labels, classes, 1);
-      correct5 += topKCorrect(logits, batch.labels, classes, Math.min(5, classes));
-      count += batch.size;
-      onBatch?.(batch.index + 1, loader.batchesPerEpoch);
-    }
+    return await evaluateLogits(
+      loader,
+      model.numClasses,
+      (batch) => session.runNhwc(batch.x, [batch.size, batch.imageSize, batch.imageSize, 3]),
+      onBatch,
+    );
   } finally {
     await session.release();
   }
-  return { loss: lossSum / count, top1: correct1 / count, top5: correct5 / count, count };
 }
 
 /** Training steps, state pulls and evaluation on ONNX Runtime for `model` and `optimizer` (fresh or resumed). */

@@ -9,34 +9,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
 import { Dropout } from '../../src/layers/dropout.js';
 import type { ClassifierModel } from '../../src/models/classifier.js';
-import { createModel, getModelEntry, listModels, type ModelOptions } from '../../src/models/index.js';
+import { createModel, listModels } from '../../src/models/index.js';
+import { smallestInput, smallTrainingOptions } from '../helpers/small-models.js';
 import { assertClose, maxAbs } from '../helpers/tensors.js';
-
-/** The smallest configuration of a model that still has every kind of layer it has at full size. */
-function smallOptions(name: string): ModelOptions {
-  const accepted = getModelEntry(name).options;
-  const options: ModelOptions = { numClasses: 10, seed: 1 };
-  if (accepted.includes('layers')) options.layers = [1, 1, 1, 1];
-  if (accepted.includes('widthPerGroup') && !name.includes('resnext')) options.widthPerGroup = 8;
-  if (accepted.includes('widthMult')) options.widthMult = 0.25;
-  // The official zero-init of each block's last BN makes whole branches' gradients vanish; keep them alive.
-  if (accepted.includes('zeroInitLastBn')) options.zeroInitLastBn = false;
-  return Object.fromEntries(
-    Object.entries(options).filter(([key]) => accepted.includes(key as keyof ModelOptions)),
-  );
-}
-
-function smallestInput(model: ClassifierModel): number {
-  for (const size of [32, 64, 96, 128, 224]) {
-    try {
-      model.checkInputSize(size, size);
-      return size;
-    } catch {
-      // not accepted: try the next size
-    }
-  }
-  throw new Error('no accepted input size');
-}
 
 /** Loss gradients of `model` (training mode, dropout off so two runs compute the same function). */
 function gradients(model: ClassifierModel, size: number, batch = 2): Map<string, Float32Array> {
@@ -79,7 +54,7 @@ describe('training every registered model on wasm', () => {
     // With layers [1, 1, 1, 1], rla_resnet101 is rla_resnet50: train each distinct architecture once.
     const seen = new Set<string>();
     for (const name of names) {
-      const model = createModel(name, smallOptions(name));
+      const model = createModel(name, smallTrainingOptions(name));
       const signature = model
         .stateEntries()
         .map((e) => `${e.key}:${e.tensor.shape}`)
@@ -110,7 +85,7 @@ describe('training every registered model on wasm', () => {
       const results: Array<Map<string, Float32Array>> = [];
       for (const backend of ['cpu', 'wasm'] as const) {
         await initBackend({ backend });
-        const model = createModel(name, smallOptions(name));
+        const model = createModel(name, smallTrainingOptions(name));
         try {
           results.push(gradients(model, Math.max(64, smallestInput(model)), 4));
         } finally {

@@ -11,39 +11,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadCheckpoint } from '../../src/checkpoint/load-checkpoint.js';
 import { initBackend } from '../../src/engine/backend.js';
 import type { ClassifierModel } from '../../src/models/classifier.js';
-import { createModel, getModelEntry, listModels, type ModelOptions } from '../../src/models/index.js';
+import { createModel, listModels } from '../../src/models/index.js';
 import type { Parameter } from '../../src/nn/module.js';
 import { toTorchLayout } from '../../src/nn/tensor-layout.js';
 import { OrtTrainer } from '../../src/onnx/training/session.js';
 import { crossEntropy } from '../../src/train/loss.js';
 import { SGD } from '../../src/train/sgd.js';
 import { nhwcInput, officialBytes, RESNET_FIXTURES, readFixtureTensors } from '../helpers/fixtures.js';
+import { smallestInput, smallTrainingOptions } from '../helpers/small-models.js';
 import { assertClose, maxAbs, maxAbsDiff } from '../helpers/tensors.js';
-
-/** The smallest configuration of a model that still has every kind of layer it has at full size. */
-function smallOptions(name: string): ModelOptions {
-  const accepted = getModelEntry(name).options;
-  const options: ModelOptions = { numClasses: 10, seed: 1 };
-  if (accepted.includes('layers')) options.layers = [1, 1, 1, 1];
-  if (accepted.includes('widthPerGroup') && !name.includes('resnext')) options.widthPerGroup = 8;
-  if (accepted.includes('widthMult')) options.widthMult = 0.25;
-  if (accepted.includes('zeroInitLastBn')) options.zeroInitLastBn = false;
-  return Object.fromEntries(
-    Object.entries(options).filter(([key]) => accepted.includes(key as keyof ModelOptions)),
-  );
-}
-
-function smallestInput(model: ClassifierModel): number {
-  for (const size of [32, 64, 96, 128, 224]) {
-    try {
-      model.checkInputSize(size, size);
-      return size;
-    } catch {
-      // not accepted: try the next size
-    }
-  }
-  throw new Error('no accepted input size');
-}
 
 /** A fixed batch: normal images (seeded) and labels 0, 3, 6, ... */
 function batch(size: number, count: number): { images: Float32Array; labels: Int32Array } {
@@ -120,7 +96,7 @@ describe('training on ONNX Runtime', () => {
   it('every registered architecture trains one step: finite loss, a finite gradient for every parameter', async (t) => {
     const seen = new Set<string>();
     for (const name of listModels()) {
-      const model = createModel(name, smallOptions(name));
+      const model = createModel(name, smallTrainingOptions(name));
       const signature = model
         .stateEntries()
         .map((e) => `${e.key}:${e.tensor.shape}`)
@@ -132,7 +108,10 @@ describe('training on ONNX Runtime', () => {
       seen.add(signature);
       const optimizer = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9, weightDecay: 1e-4 });
       const size = smallestInput(model);
-      const trainer = await OrtTrainer.create(model, optimizer, size, size, { optimizationLevel: 'basic' });
+      // Graph optimizations off: this checks every graph's validity and numbers; the fused graph is checked below.
+      const trainer = await OrtTrainer.create(model, optimizer, size, size, {
+        optimizationLevel: 'disabled',
+      });
       try {
         const { images, labels } = batch(size, 2);
         const out = await trainer.step(images, labels, 0.1, { gradients: true });
@@ -156,31 +135,41 @@ describe('training on ONNX Runtime', () => {
   });
 });
 
+/** How closely a model's ORT gradients must match TF.js's (see the cases below). */
+type Agreement = 'per-parameter' | 'model-wide' | 'deep-cifar';
+
 /**
- * One model per kind of layer: RLA + ECA (Conv1d), SE, ResNeXt groups, depthwise convs and Dropout (MobileNet),
- * the ConvLSTM and ConvGRU (GroupNorm) ablation cells, CIFAR Xception and the DenseNet sharing study (weights
- * assembled in the graph). 64x64 ImageNet-style inputs, batch 4.
+ * One model per kind of layer, with the agreement its conditioning allows (batch 4; 64x64 for ImageNet-style
+ * models, 32x32 for CIFAR ones):
+ * - per-parameter: 1e-3 * max|g| of each parameter, plus 1e-5 of the model's largest gradient for near-zero ones
+ *   (as the wasm-vs-cpu test does): RLA + ECA (Conv1d), SE, depthwise convs + Dropout, ConvLSTM, ConvGRU + GroupNorm;
+ * - model-wide: 1e-3 * the model's largest gradient (ResNeXt's 32 groups; measured 2e-5);
+ * - deep-cifar: 2e-2 * the model's largest gradient, against the wasm backend. Deep randomly initialised CIFAR
+ *   nets in training-mode BatchNorm amplify float32 rounding: TF.js's own cpu and wasm backends differ by up to
+ *   2.4% per parameter on rla_xception_cifar here (measured, same inputs), and ORT-vs-TF.js model-wide differences
+ *   are 4.7e-3 (Xception) and 5.4e-3 (DenseNet sharing study). A wrong rule gives differences of order 1. (The
+ *   cpu backend needs 6 minutes for Xception's backward pass; wasm matches it in test/engine.)
  */
-const COMPARED = [
-  'rla_resnet50_eca',
-  'resnet50_se',
-  'rla_resnext50_32x4d_eca',
-  'dsrla_mobilenetv2_eca',
-  'rlalstm_resnet50',
-  'rlagru_resnet50',
-  'rla_xception_cifar',
-  'densenet_bc100_sharedlag_cifar',
+const COMPARED: Array<[string, Agreement]> = [
+  ['rla_resnet50_eca', 'per-parameter'],
+  ['resnet50_se', 'per-parameter'],
+  ['dsrla_mobilenetv2_eca', 'per-parameter'],
+  ['rlalstm_resnet50', 'per-parameter'],
+  ['rlagru_resnet50', 'per-parameter'],
+  ['rla_resnext50_32x4d_eca', 'model-wide'],
+  ['rla_xception_cifar', 'deep-cifar'],
+  ['densenet_bc100_sharedlag_cifar', 'deep-cifar'],
 ];
 
-describe('ONNX Runtime training gradients against TF.js (cpu)', () => {
-  for (const name of COMPARED) {
-    it(`${name}: every parameter's gradient matches`, async () => {
-      await initBackend({ backend: 'cpu' });
+describe('ONNX Runtime training gradients against TF.js', () => {
+  for (const [name, agreement] of COMPARED) {
+    it(`${name}: every parameter's gradient matches (${agreement})`, async () => {
+      await initBackend({ backend: agreement === 'deep-cifar' ? 'wasm' : 'cpu' });
       // Two identical models (same seed): one trains on ORT, the other gives TF.js's gradients. Their Dropout
       // generators start equal, so both draw the same mask.
-      const model = createModel(name, smallOptions(name));
-      const reference = createModel(name, smallOptions(name));
-      const size = Math.max(64, smallestInput(model));
+      const model = createModel(name, smallTrainingOptions(name));
+      const reference = createModel(name, smallTrainingOptions(name));
+      const size = agreement === 'deep-cifar' ? smallestInput(model) : Math.max(64, smallestInput(model));
       const optimizer = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
       const trainer = await OrtTrainer.create(model, optimizer, size, size);
       try {
@@ -201,11 +190,15 @@ describe('ONNX Runtime training gradients against TF.js (cpu)', () => {
           torch.dispose();
         }
         tf.dispose([x, y, value, ...Object.values(grads)]);
-        const floor = 1e-5 * Math.max(...[...expected.values()].map(maxAbs));
+        const largest = Math.max(...[...expected.values()].map(maxAbs));
         for (const [key, reference] of expected) {
           const actual = out.gradients?.get(key);
           assert.ok(actual, `${name}: no ORT gradient for ${key}`);
-          assertClose(actual, reference, 1e-3 * maxAbs(reference) + floor, `${name} ${key}`);
+          const tolerance =
+            agreement === 'per-parameter'
+              ? 1e-3 * maxAbs(reference) + 1e-5 * largest
+              : (agreement === 'model-wide' ? 1e-3 : 2e-2) * largest;
+          assertClose(actual, reference, tolerance, `${name} ${key}`);
         }
       } finally {
         await trainer.release();
