@@ -6,7 +6,8 @@ Needs PyTorch (Debian: python3-torch, for /usr/bin/python3) and a checkout of th
     /usr/bin/python3 bench/pytorch-reference.py --official /path/to/RLA-Net [--threads 2] [--seconds 20] [--case NAME]
         [--keep-freed-memory]
 
-Prints one JSON object: {"torch": version, "threads": n, "cases": [{"case", "engine": "pytorch", "imgPerSec", "runs"}]}
+Prints one JSON object: {"torch": version, "threads": n, "cases": [{"case", "engine": "pytorch", "imgPerSec", "runs",
+"peakRssMb"}]}
 with the case names of the bench, so the ratios can be taken from runs made in the same minutes: absolute figures
 on a shared machine drift by tens of percent over an hour.
 
@@ -19,6 +20,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -95,7 +97,9 @@ def main():
             step()
             times.append(time.time() - t0)
         row = {'case': name, 'engine': 'pytorch', 'threads': args.threads,
-               'imgPerSec': round(batch / statistics.median(times), 2), 'runs': len(times)}
+               'imgPerSec': round(batch / statistics.median(times), 2), 'runs': len(times),
+               # Peak resident memory of this process so far (cases run in order; one --case gives its own).
+               'peakRssMb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
         print(json.dumps(row), file=sys.stderr)
         rows.append(row)
     print(json.dumps({'torch': torch.__version__, 'threads': args.threads, 'keepFreedMemory': args.keep_freed_memory,
