@@ -148,6 +148,12 @@ export async function runWithOnnxRuntime(
   shape: readonly number[],
   options: { intermediates?: boolean; threads?: number } = {},
 ): Promise<Record<string, FloatArrayTensor>> {
+  if (shape.length !== 4 || shape[1] !== 3) {
+    throw new Error(`expected an NCHW image batch [N, 3, H, W], got shape [${shape}]`);
+  }
+  // The same input-size rule as the TF.js engine: ONNX Runtime would fail with a raw shape error, or compute
+  // logits for sizes the model does not define (h pooled with floor while x is downsampled with ceil).
+  model.checkInputSize(shape[2], shape[3]);
   const classifier = await createInferenceSession(model, {
     threads: options.threads,
     exportOptions: { dynamicBatch: true, intermediates: options.intermediates ?? false },

@@ -1,6 +1,6 @@
 /** Small configurations of registry models for training tests (gradients of every kind of layer, quickly). */
 import type { ClassifierModel } from '../../src/models/classifier.js';
-import { getModelEntry, type ModelOptions } from '../../src/models/index.js';
+import { createModel, getModelEntry, listModels, type ModelOptions } from '../../src/models/index.js';
 
 /** The smallest configuration of a model that still has every kind of layer it has at full size. */
 export function smallTrainingOptions(name: string): ModelOptions {
@@ -27,4 +27,25 @@ export function smallestInput(model: ClassifierModel): number {
     }
   }
   throw new Error('no accepted input size');
+}
+
+/**
+ * Every registered model built with `smallTrainingOptions`, once per distinct architecture (state_dict keys and
+ * shapes: with layers [1, 1, 1, 1], rla_resnet101 is rla_resnet50). The caller disposes each model it receives.
+ */
+export function* distinctSmallModels(): Generator<[string, ClassifierModel]> {
+  const seen = new Set<string>();
+  for (const name of listModels()) {
+    const model = createModel(name, smallTrainingOptions(name));
+    const signature = model
+      .stateEntries()
+      .map((e) => `${e.key}:${e.tensor.shape}`)
+      .join('|');
+    if (seen.has(signature)) {
+      model.dispose();
+      continue;
+    }
+    seen.add(signature);
+    yield [name, model];
+  }
 }

@@ -171,4 +171,24 @@ describe('ONNX Runtime sessions and CLI', () => {
       /choose tfjs or ort/,
     );
   });
+
+  it('runWithOnnxRuntime applies the model input-size rule of the TF.js engine (33x33 and 1x1 refused)', async () => {
+    const { runWithOnnxRuntime } = await import('../../src/onnx/session.js');
+    const model = createModel('rla_resnet50', { layers: [1, 1, 1, 1], widthPerGroup: 2, numClasses: 10 });
+    try {
+      for (const size of [33, 1]) {
+        const shape = [1, 3, size, size];
+        await assert.rejects(
+          runWithOnnxRuntime(model, new Float32Array(3 * size * size), shape),
+          /input|size/i,
+          `${size}x${size}`,
+        );
+        assert.throws(() => model.checkInputSize(size, size));
+      }
+      const logits = await runWithOnnxRuntime(model, new Float32Array(3 * 32 * 32), [1, 3, 32, 32]);
+      assert.deepEqual(logits.logits.shape, [1, 10]);
+    } finally {
+      model.dispose();
+    }
+  });
 });

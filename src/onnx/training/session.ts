@@ -39,6 +39,11 @@ export interface OrtTrainerOptions {
    * ResNet-110's 17k-node step at 'all', 11 s at 'basic'); 'basic' suits short runs and tests.
    */
   optimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * ONNX Runtime's CPU memory arena (default true). Off, the 224x224 rla_resnet50 batch-16 step peaks at 4.8 GB
+   * instead of 7.1 GB but runs 27% slower (1.8 vs 2.5 img/s: freed memory is faulted in again every step).
+   */
+  memoryArena?: boolean;
   /** Write ONNX Runtime's own profile (JSON, per-op times) with this file name prefix (performance work). */
   profilePrefix?: string;
 }
@@ -120,6 +125,7 @@ export class OrtTrainer {
       // Warnings only (the default prints every unused shape constant of the backward pass at load).
       logSeverityLevel: 3,
     };
+    if (this.options.memoryArena === false) options.enableCpuMemArena = false;
     if (this.options.threads !== undefined) options.intraOpNumThreads = this.options.threads;
     if (this.options.profilePrefix) {
       options.enableProfiling = true;
