@@ -323,15 +323,16 @@ export class OrtTrainer {
       this.unpulledSteps = 0;
     }
     if (this.optimizer.momentum !== 0 && this.hasMomentum) {
-      const byHolder = new Map<Parameter | Buffer, Float32Array>();
+      // Momentum values and their parameter's PyTorch shape, by parameter object.
+      const byHolder = new Map<Parameter | Buffer, { values: Float32Array; dims: number[] }>();
       for (const [name, holder] of this.holders) {
         const slot = this.slots.get(momentumName(name));
-        if (slot) byHolder.set(holder.holder, slot.current);
+        if (slot) byHolder.set(holder.holder, { values: slot.current, dims: holder.dims });
       }
       const buffers = this.optimizer.parameters.map((parameter) => {
-        const values = byHolder.get(parameter);
-        if (!values) return null;
-        const torch = tf.tensor(values, this.holders.get(this.nameOf(parameter))?.dims);
+        const momentum = byHolder.get(parameter);
+        if (!momentum) return null;
+        const torch = tf.tensor(momentum.values, momentum.dims);
         const native = fromTorchLayout(torch, parameter.layout);
         torch.dispose();
         return native;
@@ -349,11 +350,6 @@ export class OrtTrainer {
     this.unpulledSteps = 0;
     const any = this.steps.values().next();
     if (!any.done) this.adoptState(any.value.graph);
-  }
-
-  private nameOf(parameter: Parameter): string {
-    for (const [name, holder] of this.holders) if (holder.holder === parameter) return name;
-    throw new Error('parameter not in the training graph');
   }
 
   /** Frees the native sessions. */
