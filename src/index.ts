@@ -65,6 +65,7 @@ export { OFFICIAL_RLA, RLA_ABLATIONS, type RLAVariant } from './models/rla-varia
 export { Rng } from './nn/init.js';
 export { Buffer, Module, ModuleList, Parameter, type StateEntry } from './nn/module.js';
 export { fromTorchLayout, type TorchLayout, torchShapeOf, toTorchLayout } from './nn/tensor-layout.js';
+export { activeTracer, type ModuleTracer } from './nn/trace-hook.js';
 export {
   buildOnnxModel,
   createInferenceSession,
@@ -72,7 +73,8 @@ export {
   exportOnnx,
   type InferenceSessionOptions,
   OnnxClassifier,
-  registerOnnxEmitter,
+  registerPrimitiveWriter,
+  traceModel,
 } from './onnx/index.js';
 export type { ImageBatch, LabelBatch, TrainStepOptions, TrainStepResult } from './parallel/pool.js';
 export { createWorkerPool, WorkerError, WorkerPool, type WorkerPoolOptions } from './parallel/pool.js';

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../nn/init.js';
 import { Module } from '../nn/module.js';
+import { activeTracer } from '../nn/trace-hook.js';
 
 export class Dropout extends Module {
   constructor(
@@ -17,6 +18,8 @@ export class Dropout extends Module {
   }
 
   forward<T extends tf.Tensor>(x: T): T {
+    const tracer = activeTracer();
+    if (tracer) return tracer.call(this, [x]) as T;
     if (!this.training || this.rate === 0) return x;
     return tf.dropout(x, this.rate, undefined, this.rng.nextUint32()) as T;
   }

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { constantTensor } from './init.js';
 import { Buffer, Module, Parameter } from './module.js';
 import { numel, recordMacs } from './op-counter.js';
+import { activeTracer } from './trace-hook.js';
 
 export class BatchNorm2d extends Module {
   readonly weight: Parameter;
@@ -30,6 +31,8 @@ export class BatchNorm2d extends Module {
 
   /** x: NHWC (or any tensor whose last axis is the channel axis). */
   forward<T extends tf.Tensor>(x: T): T {
+    const tracer = activeTracer();
+    if (tracer) return tracer.call(this, [x]) as T;
     const channels = x.shape[x.rank - 1];
     if (channels !== this.numFeatures) {
       throw new Error(

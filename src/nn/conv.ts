@@ -8,6 +8,7 @@ import { kaimingNormalFanOut, type Rng, torchDefaultUniform } from './init.js';
 import { Module, Parameter } from './module.js';
 import { activeCounter, numel, recordMacs } from './op-counter.js';
 import { liveTaps, windowOutputSize } from './padding.js';
+import { activeTracer } from './trace-hook.js';
 
 export interface Conv2dOptions {
   stride?: number;
@@ -62,6 +63,8 @@ export class Conv2d extends Module {
 
   /** Output [N, H', W', out] of an NHWC input. */
   forward(x: tf.Tensor4D): tf.Tensor4D {
+    const tracer = activeTracer();
+    if (tracer) return tracer.call(this, [x]) as tf.Tensor4D;
     const [n, h, w, c] = x.shape;
     if (c !== this.inChannels) {
       throw new Error(
@@ -153,6 +156,8 @@ export class Conv1d extends Module {
 
   /** x: [N, L, in] -> [N, L', out]. */
   forward(x: tf.Tensor3D): tf.Tensor3D {
+    const tracer = activeTracer();
+    if (tracer) return tracer.call(this, [x]) as tf.Tensor3D;
     const [n, length] = x.shape;
     const outLength = windowOutputSize(length, this.kernelSize, 1, this.padding);
     recordMacs(n * outLength * this.outChannels * this.inChannels * this.kernelSize);

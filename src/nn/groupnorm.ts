@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { constantTensor } from './init.js';
 import { Module, Parameter } from './module.js';
+import { activeTracer } from './trace-hook.js';
 
 export class GroupNorm extends Module {
   readonly weight: Parameter | null;
@@ -30,6 +31,8 @@ export class GroupNorm extends Module {
 
   /** x: NHWC -> same shape. */
   forward(x: tf.Tensor4D): tf.Tensor4D {
+    const tracer = activeTracer();
+    if (tracer) return tracer.call(this, [x]) as tf.Tensor4D;
     const [n, h, w, c] = x.shape;
     if (c !== this.numChannels) {
       throw new Error(`GroupNorm expects ${this.numChannels} channels, got ${c} (shape [${x.shape}])`);

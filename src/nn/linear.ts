@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type Rng, torchDefaultUniform } from './init.js';
 import { Module, Parameter } from './module.js';
 import { numel, recordMacs } from './op-counter.js';
+import { activeTracer } from './trace-hook.js';
 
 export class Linear extends Module {
   readonly weight: Parameter;
@@ -27,6 +28,8 @@ export class Linear extends Module {
 
   /** x: [N, in] -> [N, out]. */
   forward(x: tf.Tensor2D): tf.Tensor2D {
+    const tracer = activeTracer();
+    if (tracer) return tracer.call(this, [x]) as tf.Tensor2D;
     if (x.shape[1] !== this.inFeatures) {
       throw new Error(`Linear expects ${this.inFeatures} input features, got shape [${x.shape}]`);
     }

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Module } from './module.js';
 import { numel, recordMacs } from './op-counter.js';
 import { padSpatial, windowOutputSize } from './padding.js';
+import { activeTracer } from './trace-hook.js';
 
 /** MaxPool2d: padded positions never win (PyTorch pads with -inf). thop counts 0. */
 export class MaxPool2d extends Module {
@@ -14,6 +15,8 @@ export class MaxPool2d extends Module {
     super();
   }
   forward(x: tf.Tensor4D): tf.Tensor4D {
+    const tracer = activeTracer();
+    if (tracer) return tracer.call(this, [x]) as tf.Tensor4D;
     return tf.tidy(() =>
       tf.maxPool(
         padSpatial(x, this.padding, Number.NEGATIVE_INFINITY),
@@ -34,6 +37,8 @@ export class AvgPool2d extends Module {
     super();
   }
   forward(x: tf.Tensor4D): tf.Tensor4D {
+    const tracer = activeTracer();
+    if (tracer) return tracer.call(this, [x]) as tf.Tensor4D;
     const [n, h, w, c] = x.shape;
     const outH = windowOutputSize(h, this.kernelSize, this.stride, 0);
     const outW = windowOutputSize(w, this.kernelSize, this.stride, 0);
@@ -45,6 +50,8 @@ export class AvgPool2d extends Module {
 /** AdaptiveAvgPool2d(1): global average over H and W, kept as [N, 1, 1, C]. thop: (H*W + 1) per output. */
 export class GlobalAvgPool2d extends Module {
   forward(x: tf.Tensor4D): tf.Tensor4D {
+    const tracer = activeTracer();
+    if (tracer) return tracer.call(this, [x]) as tf.Tensor4D;
     const [n, h, w, c] = x.shape;
     recordMacs((h * w + 1) * numel([n, c]));
     return tf.mean(x, [1, 2], true);

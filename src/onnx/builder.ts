@@ -89,7 +89,8 @@ function int64Bytes(values: readonly number[]): Uint8Array {
 
 export class OnnxBuilder {
   private readonly nodes: NodeProto[] = [];
-  private readonly initializers: TensorProto[] = [];
+  /** Initializers whose bytes are read when the graph is finished (so tracing never touches real tensors). */
+  private readonly initializers: Array<{ proto: Omit<TensorProto, 'rawData'>; bytes: () => Uint8Array }> = [];
   private readonly constants = new Map<string, Value>();
   private readonly usedNames = new Set<string>();
   private readonly inputs: ValueInfoProto[] = [];
@@ -238,12 +239,15 @@ export class OnnxBuilder {
   floatConstant(key: string, name: string, dims: number[], make: () => Float32Array): Value {
     const existing = this.constants.get(key);
     if (existing) return existing;
-    const data = make();
     const expected = dims.reduce((a, b) => a * b, 1);
-    if (data.length !== expected) {
-      throw new Error(`ONNX export: ${name} has ${data.length} values for dims [${dims}]`);
-    }
-    return this.addInitializer(key, name, DataType.FLOAT, dims, float32Bytes(data));
+    let data: Float32Array | null = null;
+    return this.addInitializer(key, name, DataType.FLOAT, dims, () => {
+      data ??= make();
+      if (data.length !== expected) {
+        throw new Error(`ONNX export: ${name} has ${data.length} values for dims [${dims}]`);
+      }
+      return float32Bytes(data);
+    });
   }
 
   /** A small float constant by value (scalars, Clip bounds). */
@@ -257,7 +261,8 @@ export class OnnxBuilder {
     const key = `int64:${values.join(',')}`;
     const existing = this.constants.get(key);
     if (existing) return existing;
-    const value = this.addInitializer(key, 'const_i', DataType.INT64, [values.length], int64Bytes(values));
+    const bytes = int64Bytes(values);
+    const value = this.addInitializer(key, 'const_i', DataType.INT64, [values.length], () => bytes);
     this.int64Constants.set(value, [...values]);
     return value;
   }
@@ -267,10 +272,11 @@ export class OnnxBuilder {
     name: string,
     dataType: TensorProto['dataType'],
     dims: number[],
-    rawData: Uint8Array,
+    bytes: () => Uint8Array,
   ): Value {
     const unique = this.uniqueName(name);
-    this.initializers.push({ name: unique, dataType, dims, rawData });
+    let read: Uint8Array | null = null;
+    this.initializers.push({ proto: { name: unique, dataType, dims }, bytes: () => (read ??= bytes()) });
     this.constants.set(key, unique);
     return unique;
   }
@@ -306,7 +312,7 @@ export class OnnxBuilder {
     return {
       name,
       nodes: [...this.nodes],
-      initializers: [...this.initializers],
+      initializers: this.initializers.map(({ proto, bytes }) => ({ ...proto, rawData: bytes() })),
       inputs: [...this.inputs],
       outputs: [...this.outputs],
     };

@@ -6,8 +6,8 @@
  */
 import type { ClassifierModel } from '../models/classifier.js';
 import { OnnxBuilder } from './builder.js';
-import { onnxEmitterFor } from './models/index.js';
 import { type Dim, encodeModel, irVersionForOpset, type ModelProto } from './onnx-proto.js';
+import { traceModel } from './trace/trace-model.js';
 
 /** Lowest opset written: Squeeze/Split/Clip take their parameters as inputs from 13 on. */
 export const MIN_OPSET = 13;
@@ -57,23 +57,21 @@ export function buildOnnxModel(model: ClassifierModel, options: ExportOnnxOption
   if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
     throw new Error(`opset must be an integer from ${MIN_OPSET} to ${MAX_OPSET}, got ${opset}`);
   }
-  const emit = onnxEmitterFor(model);
   const shape = inputShape(model, options);
   const b = new OnnxBuilder({ opset, foldBatchNorm: options.foldBatchNorm ?? true }, model);
   const input = b.input(ONNX_INPUT, shape);
   const wanted = options.intermediates ?? false;
-  const emitted = new Map<string, string>();
-  const logits = emit(b, model, input, (name, value) => emitted.set(name, value));
+  const traced = traceModel(b, model, input, shape);
   // `logits` is the first output; intermediates follow in execution order.
-  b.output(logits, ONNX_LOGITS, [shape[0], model.numClasses]);
-  for (const [name, value] of emitted) {
-    if (wanted === true || (Array.isArray(wanted) && wanted.includes(name))) b.output(value, name, null);
+  b.output(traced.logits, ONNX_LOGITS, [shape[0], model.numClasses]);
+  for (const [name, value] of traced.intermediates) {
+    if (wanted === true || (Array.isArray(wanted) && wanted.includes(name))) b.output(value(), name, null);
   }
   if (Array.isArray(wanted)) {
-    const unknown = wanted.filter((name) => !emitted.has(name));
+    const unknown = wanted.filter((name) => !traced.intermediates.has(name));
     if (unknown.length > 0) {
       throw new Error(
-        `unknown intermediate(s) ${unknown.join(', ')}; this model has ${[...emitted.keys()].join(', ')}`,
+        `unknown intermediate(s) ${unknown.join(', ')}; this model has ${[...traced.intermediates.keys()].join(', ')}`,
       );
     }
   }

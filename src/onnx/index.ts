@@ -9,11 +9,12 @@ export {
   MAX_OPSET,
   MIN_OPSET,
 } from './export.js';
-export type { ModelEmitter, OnnxSink } from './models/emitter.js';
-export { onnxEmitterFor, registerOnnxEmitter } from './models/index.js';
 export {
   createInferenceSession,
   type FloatArrayTensor,
   type InferenceSessionOptions,
   OnnxClassifier,
 } from './session.js';
+export { registerPrimitiveWriter } from './trace/primitives.js';
+export { type TracedModel, traceModel } from './trace/trace-model.js';
+export type { GraphTracer, PrimitiveWriter, Sym } from './trace/tracer.js';

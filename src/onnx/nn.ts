@@ -248,12 +248,11 @@ export function groupNorm(b: OnnxBuilder, x: Value, norm: GroupNorm): Value {
       );
       y = b.node('Reshape', [normalised, b.node('Shape', [x])]);
     }
-    const channelShape = b.int64Values([c, 1, 1]);
     const perChannel = (holder: Parameter, name: string) =>
       b.training
         ? b.node('Reshape', [
             b.state(holder, 'parameter', `${path}.${name}`, `${path}.${name}`, [c], () => floatData(holder)),
-            channelShape,
+            b.int64Values([c, 1, 1]),
           ])
         : b.floatConstant(`${path}.${name}`, `${path}.${name}`, [c, 1, 1], () => floatData(holder));
     if (norm.weight) y = b.node('Mul', [y, perChannel(norm.weight, 'weight')]);

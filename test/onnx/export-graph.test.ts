@@ -6,6 +6,8 @@ import { initBackend } from '../../src/engine/backend.js';
 import { ClassifierModel } from '../../src/models/classifier.js';
 import { createModel } from '../../src/models/index.js';
 import { BatchNorm2d } from '../../src/nn/batchnorm.js';
+import { Module } from '../../src/nn/module.js';
+import { activeTracer } from '../../src/nn/trace-hook.js';
 import { exportOnnx } from '../../src/onnx/export.js';
 import { assertNoLeak } from '../helpers/tensors.js';
 import { opHistogram, readOnnxModel } from './helpers/onnx-reader.js';
@@ -100,8 +102,9 @@ describe('exported ONNX graphs', () => {
     try {
       const allNorms = model.namedModules().filter(([, m]) => m instanceof BatchNorm2d).length;
       const folded = readOnnxModel(exportOnnx(model));
-      // 4 blocks: one stage BN each, plus bn2 at the head, cannot follow a conv.
-      assert.equal(opHistogram(folded).BatchNormalization, 5);
+      // 4 blocks: one stage BN each, on h + u, cannot follow a conv; the head's bn2 folds into the last
+      // recurrent conv call (h is that conv's output).
+      assert.equal(opHistogram(folded).BatchNormalization, 4);
       const conv1 = folded.nodes.find((n) => n.opType === 'Conv' && n.inputs[1] === 'conv1.weight');
       assert.ok(conv1, 'conv1 keeps its official weight name');
       assert.deepEqual(conv1.inputs, ['input', 'conv1.weight', 'conv1.bias']);
@@ -124,7 +127,7 @@ describe('exported ONNX graphs', () => {
   it('stores a tied parameter once: the one depthwise recurrent conv of dsRLA-MobileNetV2 serves all 17 blocks', () => {
     const model = createModel('dsrla_mobilenetv2', { widthMult: 0.25, numClasses: 10 });
     try {
-      const graph = readOnnxModel(exportOnnx(model));
+      const graph = readOnnxModel(exportOnnx(model, { foldBatchNorm: false }));
       const recurrent = graph.initializers.filter((t) => t.name.startsWith('recurrent_dsconvs'));
       assert.deepEqual(
         recurrent.map((t) => [t.name, t.dims]),
@@ -132,6 +135,16 @@ describe('exported ONNX graphs', () => {
       );
       const uses = graph.nodes.filter((n) => n.inputs.includes('recurrent_dsconvs.0.weight'));
       assert.equal(uses.length, 17);
+      // Folding BN adds one folded copy: the head's bn2 folds into the 17th call (h is its output).
+      const foldedGraph = readOnnxModel(exportOnnx(model));
+      assert.deepEqual(
+        foldedGraph.initializers.filter((t) => t.name.startsWith('recurrent_dsconvs')).map((t) => t.name),
+        ['recurrent_dsconvs.0.weight', 'recurrent_dsconvs.0.weight_1', 'recurrent_dsconvs.0.bias'],
+      );
+      assert.equal(
+        foldedGraph.nodes.filter((n) => n.inputs.includes('recurrent_dsconvs.0.weight')).length,
+        16,
+      );
       assert.ok(
         uses.every((n) => n.attributes.get('group')?.i === 32n),
         'depthwise',
@@ -179,20 +192,32 @@ describe('exported ONNX graphs', () => {
     }
   });
 
-  it('refuses a model class it has no emitter for, saying where to add one', () => {
-    class Unknown extends ClassifierModel {
-      readonly numClasses = 1;
+  it('traces any model class from its forward pass, and names a layer it cannot write', () => {
+    class Custom extends ClassifierModel {
+      readonly numClasses = 3;
       checkInputSize(): void {}
       protected runBackbone(x: tf.Tensor4D) {
-        return { x, h: null };
+        // Ops between layers are recorded as they run: mean over H, W and a scaled tanh.
+        return { x: tf.mul(tf.tanh(tf.mean(x, [1, 2], true)), 2) as tf.Tensor4D, h: null };
       }
-      protected runHead(): tf.Tensor2D {
-        return tf.zeros([1, 1]);
+      protected runHead(features: { x: tf.Tensor4D }): tf.Tensor2D {
+        return tf.reshape(features.x, [features.x.shape[0], 3]);
       }
     }
-    assert.throws(
-      () => exportOnnx(new Unknown()),
-      /no ONNX emitter for Unknown .*src\/onnx\/models\/index.ts/,
-    );
+    const ops = Object.keys(opHistogram(readOnnxModel(exportOnnx(new Custom()))));
+    assert.deepEqual(ops.sort(), ['GlobalAveragePool', 'Identity', 'Mul', 'Reshape', 'Tanh']);
+    class Unwritable extends Module {
+      forward(x: tf.Tensor4D): tf.Tensor4D {
+        const tracer = activeTracer();
+        return tracer ? (tracer.call(this, [x]) as tf.Tensor4D) : x;
+      }
+    }
+    class WithUnwritable extends Custom {
+      readonly layer = new Unwritable();
+      protected override runBackbone(x: tf.Tensor4D) {
+        return super.runBackbone(this.layer.forward(x));
+      }
+    }
+    assert.throws(() => exportOnnx(new WithUnwritable()), /no graph writer for layer Unwritable/);
   });
 });

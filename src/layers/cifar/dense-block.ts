@@ -18,6 +18,7 @@ import type { Rng } from '../../nn/init.js';
 import { Module, ModuleList } from '../../nn/module.js';
 import { activeCounter, numel, recordMacs } from '../../nn/op-counter.js';
 import { AvgPool2d } from '../../nn/pool.js';
+import { activeTracer } from '../../nn/trace-hook.js';
 
 /** Which per-source 1x1 weights a dense block shares across its layers. */
 export type DenseSharing = 'none' | 'lag' | 'ordinal';
@@ -114,6 +115,8 @@ export class DenseBlock extends Module {
   private pointwise(layer: DenseLayer, t: number, x: tf.Tensor4D): tf.Tensor4D {
     const shared = this.sharedConvs;
     if (!shared) return layer.conv1.forward(x);
+    const tracer = activeTracer();
+    if (tracer) return tracer.call(this, [x], { layer: t } satisfies DensePointwiseCall) as tf.Tensor4D;
     const [n, height, width, channels] = x.shape;
     const outShape: [number, number, number, number] = [n, height, width, this.config.bottleneckWidth];
     // thop counts each per-source conv call; together they cost exactly one 1x1 conv over the concatenation.
@@ -129,6 +132,11 @@ export class DenseBlock extends Module {
       return tf.conv2d(x, tf.concat(slices, 2) as tf.Tensor4D, 1, 'valid');
     });
   }
+}
+
+/** What a tracer receives with a DenseBlock call: the assembled 1x1 conv of layer `layer` (see `pointwise`). */
+export interface DensePointwiseCall {
+  layer: number;
 }
 
 /** DenseNet-BC transition: BN-ReLU-1x1 conv (compression) then 2x2 average pooling. Names: bn, conv. */

@@ -11,8 +11,8 @@
 import type { ClassifierModel } from '../../models/classifier.js';
 import { differentiate } from '../autodiff/differentiate.js';
 import { int, ints, OnnxBuilder, type RandomInput, type StateInput, type Value } from '../builder.js';
-import { onnxEmitterFor } from '../models/index.js';
 import { irVersionForOpset, type ModelProto } from '../onnx-proto.js';
+import { traceModel } from '../trace/trace-model.js';
 import { reduceSum } from '../training-layers.js';
 
 /** Opset of training graphs (ReduceMean takes axes as an attribute, ScatterElements adds). */
@@ -75,7 +75,7 @@ export function buildTrainingForward(model: ClassifierModel, options: TrainingGr
   );
   const images = b.input(TRAIN_IO.images, [batchSize, height, width, 3]);
   const nchw = b.node('Transpose', [images], { perm: ints([0, 3, 1, 2]) });
-  const logits = onnxEmitterFor(model)(b, model, nchw, () => {});
+  const { logits } = traceModel(b, model, nchw, [batchSize, 3, height, width]);
   const target = b.input(TRAIN_IO.target, [batchSize, model.numClasses]);
   const logProbs = b.node('LogSoftmax', [logits], { axis: int(1) });
   const total = reduceSum(b, b.node('Mul', [target, logProbs]), [0, 1], false);
