@@ -10,9 +10,16 @@
  * never written.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import {
+  describeWeightProblems,
+  modelWeightProblems,
+  weightProblems,
+  weightsAreHealthy,
+} from '../checkpoint/weight-health.js';
 import type { ClassifierModel } from '../models/classifier.js';
 import { Rng } from '../nn/init.js';
 import type { Parameter } from '../nn/module.js';
+import { truncateText } from '../util/bounded-text.js';
 import { readFileBytes, writeFileAtomic } from '../weights/files-node.js';
 import { readSafetensors, type SafetensorsInput, writeSafetensors } from '../weights/safetensors.js';
 import type { TrainConfig } from './config.js';
@@ -93,13 +100,7 @@ function entry(tensor: tf.Tensor): SafetensorsInput {
 
 /** Keys of model tensors holding NaN or Inf. */
 export function nonFiniteKeys(model: ClassifierModel): string[] {
-  const bad: string[] = [];
-  for (const { key, tensor } of model.stateEntries()) {
-    if (tensor.dtype !== 'float32') continue;
-    const finite = tf.tidy(() => tf.all(tf.isFinite(tensor)).dataSync()[0]);
-    if (!finite) bad.push(key);
-  }
-  return bad;
+  return modelWeightProblems(model).nonFinite;
 }
 
 /** Serialises model, optimizer and state; throws {@link NonFiniteWeightsError} if any weight is NaN/Inf. */
@@ -148,16 +149,36 @@ export interface TrainingCheckpoint {
 
 /** Reads and validates a training checkpoint file. */
 export async function readTrainingCheckpoint(path: string): Promise<TrainingCheckpoint> {
-  const file = readSafetensors(await readFileBytes(path));
+  const file = readSafetensors(await readFileBytes(path), path);
   if (file.metadata.format !== TRAINING_FORMAT || file.metadata.state === undefined) {
     throw new Error(
       `${path} is not an rla-net training checkpoint (format "${file.metadata.format ?? 'none'}")`,
     );
   }
-  const state = JSON.parse(file.metadata.state) as TrainingState;
+  let state: TrainingState;
+  try {
+    state = JSON.parse(file.metadata.state) as TrainingState;
+  } catch (error) {
+    throw new Error(
+      `${path}: __metadata__.state is not valid JSON (${truncateText((error as Error).message)})`,
+    );
+  }
+  if (state === null || typeof state !== 'object')
+    throw new Error(`${path}: __metadata__.state is not an object`);
   if (state.version !== TRAINING_FORMAT_VERSION) {
     throw new Error(
       `${path}: training checkpoint version ${state.version}, this rla-net reads ${TRAINING_FORMAT_VERSION}`,
+    );
+  }
+  // A run must not continue from unusable weights (the writer never saves them; another tool might have).
+  const problems = weightProblems(
+    [...file.tensors]
+      .filter(([, t]) => t.dtype === 'F32')
+      .map(([key, t]) => [key.replace(/^model\./, ''), new Float32Array(t.data.slice().buffer)] as const),
+  );
+  if (!weightsAreHealthy(problems)) {
+    throw new NonFiniteWeightsError(
+      `${path}: cannot resume from unusable weights: ${describeWeightProblems(problems)}`,
     );
   }
   return { state, tensors: file.tensors };

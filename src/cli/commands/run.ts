@@ -17,6 +17,12 @@ import {
 } from '../../weights/safetensors.js';
 import { BACKEND_OPTION, backendOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';
+import {
+  checkLoadedWeights,
+  WEIGHTS_OPTIONS,
+  WEIGHTS_OPTIONS_HELP,
+  weightsChoicesFrom,
+} from '../weights-args.js';
 
 export const RUN_USAGE = `usage: rla run --weights <file> --input <in.safetensors> -o <out.safetensors> [options]
   --weights FILE      .pth / .pth.tar / .safetensors
@@ -25,7 +31,8 @@ export const RUN_USAGE = `usage: rla run --weights <file> --input <in.safetensor
   --intermediates     also write stem.x, stageS.x, stageS.h, ..., head.features
   --backend B         auto | wasm | cpu | tensorflow
   --engine E          tfjs (default) | ort: export to ONNX in memory and run it with ONNX Runtime
-${MODEL_OPTIONS_HELP}`;
+${MODEL_OPTIONS_HELP}
+${WEIGHTS_OPTIONS_HELP}`;
 
 /** NHWC -> NCHW for 4-D tensors; others unchanged. Returns data + shape for writing. */
 function toTorchLayoutData(tensor: tf.Tensor): { shape: number[]; data: Float32Array } {
@@ -73,6 +80,7 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
       intermediates: { type: 'boolean' },
       engine: { type: 'string' },
       ...MODEL_OPTIONS,
+      ...WEIGHTS_OPTIONS,
       ...BACKEND_OPTION,
     },
     RUN_USAGE,
@@ -87,7 +95,7 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
   if (values.engine !== undefined && values.engine !== 'tfjs' && values.engine !== 'ort') {
     throw new UsageError(`--engine ${values.engine}: choose tfjs or ort`);
   }
-  const inputFile = readSafetensors(await readFileBytes(String(values.input)));
+  const inputFile = readSafetensors(await readFileBytes(String(values.input)), String(values.input));
   const input = inputFile.tensors.get('input');
   if (!input)
     throw new UsageError(
@@ -98,8 +106,14 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
   }
   const backend = await initBackend({ backend: backendOption(values.backend) });
   const { model: name, options } = modelOptionsFrom(values);
-  const { model, chosenBy } = await loadModelFile(String(values.weights), { model: name, options });
+  const choices = weightsChoicesFrom(values);
+  const { model, chosenBy } = await loadModelFile(String(values.weights), {
+    model: name,
+    options,
+    maxInflatedBytes: choices.maxInflatedBytes,
+  });
   try {
+    checkLoadedWeights(model, String(values.weights), choices);
     model.eval();
     const engine = values.engine === 'ort' ? 'onnxruntime' : backend;
     const entries =
