@@ -8,6 +8,7 @@ import { loadModelFile } from '../../checkpoint/model-file.js';
 import { initBackend } from '../../engine/backend.js';
 import type { ClassifierModel } from '../../models/classifier.js';
 import { runWithOnnxRuntime } from '../../onnx/session.js';
+import { formatShape, truncateText } from '../../util/bounded-text.js';
 import { readFileBytes, writeFileAtomic } from '../../weights/files-node.js';
 import {
   readSafetensors,
@@ -99,10 +100,12 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
   const input = inputFile.tensors.get('input');
   if (!input)
     throw new UsageError(
-      `${values.input}: no tensor named "input" (found ${[...inputFile.tensors.keys()].join(', ')})`,
+      `${values.input}: no tensor named "input" (found ${truncateText([...inputFile.tensors.keys()].join(', '))})`,
     );
-  if (input.shape.length !== 4 || input.shape[1] !== 3) {
-    throw new UsageError(`${values.input}: "input" must be NCHW [N, 3, H, W], got [${input.shape}]`);
+  if (input.shape.length !== 4 || input.shape[1] !== 3 || input.shape[0] === 0) {
+    throw new UsageError(
+      `${values.input}: "input" must be NCHW [N, 3, H, W] with N >= 1, got ${formatShape(input.shape)}`,
+    );
   }
   const backend = await initBackend({ backend: backendOption(values.backend) });
   const { model: name, options } = modelOptionsFrom(values);
