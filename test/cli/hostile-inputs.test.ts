@@ -14,6 +14,7 @@ import { patternRgb, pngBytes, tempDir, writeCifar10 } from '../data/_files.js';
 
 /** Text that means a JavaScript exception or a raw value reached the user. */
 const RAW =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: an escape character reaching the terminal is a failure
   /TypeError|RangeError|SyntaxError|ReferenceError|Invalid typed array|Cannot read prop|is not a function|undefined|NaN%|\u001b/;
 
 /** Runs the CLI; everything printed (stdout lines and stderr) comes back as one text. */
@@ -205,6 +206,7 @@ describe('no raw JavaScript exception reaches a CLI user: hostile inputs get mes
     const { code, text } = await rla('predict', image, '--weights', weights, '--backend', 'cpu');
     assert.equal(code, 0, text);
     assert.match(text, /class\ufffd\[2J\ufffd\d \(\d\)/);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape characters are what must not appear
     assert.doesNotMatch(text, /[\u001b\u009b]/);
   });
 
