@@ -5,9 +5,11 @@
 import { basename, extname } from 'node:path';
 import type { ClassifierModel } from '../models/classifier.js';
 import { createModel, type ModelOptions } from '../models/index.js';
+import { CheckpointError } from '../weights/errors.js';
 import { readFileBytes, writeFileAtomic } from '../weights/files-node.js';
 import { type InferredArchitecture, inferArchitecture } from './infer-architecture.js';
 import { type LoadReport, loadStateDictSource } from './load-checkpoint.js';
+import { checkFileOptions, parseFileOptions } from './option-bounds.js';
 import { identityOf, RLA_FORMAT, toPthBytes, toSafetensorsBytes } from './save-checkpoint.js';
 import { readStateDict, type StateDictSource } from './state-dict-source.js';
 
@@ -30,14 +32,21 @@ export interface LoadedModel {
   inferred: InferredArchitecture | null;
 }
 
-function architectureOf(source: StateDictSource, options: LoadModelOptions) {
+/** The architecture to build: the argument's, the file's metadata (bounded), or inferred from key shapes (bounded). */
+function architectureOf(source: StateDictSource, options: LoadModelOptions, fileName: string) {
   if (options.model) return { name: options.model, fileOptions: {}, chosenBy: 'argument', inferred: null };
   if (source.info.format === RLA_FORMAT && typeof source.info.model === 'string') {
-    const fileOptions = JSON.parse(String(source.info.options ?? '{}')) as ModelOptions;
+    const fileOptions = parseFileOptions(String(source.info.options ?? '{}'), fileName);
     return { name: source.info.model, fileOptions, chosenBy: 'file metadata', inferred: null };
   }
   const shapes = new Map([...source.tensors].map(([key, t]) => [key, t.shape] as const));
-  const inferred = inferArchitecture(shapes);
+  let inferred: InferredArchitecture;
+  try {
+    inferred = inferArchitecture(shapes);
+  } catch (error) {
+    throw new CheckpointError(`${fileName}: ${(error as Error).message}`);
+  }
+  checkFileOptions(inferred.options, `options inferred from key shapes (${inferred.name})`, fileName);
   return {
     name: inferred.name,
     fileOptions: inferred.options,
@@ -54,8 +63,17 @@ export async function loadModelFile(path: string, options: LoadModelOptions = {}
     useEma: options.useEma,
     maxInflatedBytes: options.maxInflatedBytes,
   });
-  const { name, fileOptions, chosenBy, inferred } = architectureOf(source, options);
-  const model = createModel(name, { ...fileOptions, ...options.options });
+  const { name, fileOptions, chosenBy, inferred } = architectureOf(source, options, fileName);
+  let model: ClassifierModel;
+  try {
+    model = createModel(name, { ...fileOptions, ...options.options });
+  } catch (error) {
+    // The name or options came from the file: say which file.
+    if (chosenBy === 'argument') throw error;
+    throw new CheckpointError(
+      `${fileName}: cannot build the model it describes: ${(error as Error).message}`,
+    );
+  }
   try {
     const report = loadStateDictSource(model, source, { strict: options.strict ?? true, fileName });
     return { model, report, chosenBy, inferred };

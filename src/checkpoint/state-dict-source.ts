@@ -78,7 +78,12 @@ function unwrap(
 /** Parses weights-file bytes into a normalised state dict. */
 export function readStateDict(bytes: Uint8Array, options: ReadStateDictOptions = {}): StateDictSource {
   const context = options.fileName ? `${options.fileName}: ` : '';
-  const format = detectFormat(bytes);
+  let format: WeightsFormat;
+  try {
+    format = detectFormat(bytes);
+  } catch (error) {
+    throw new CheckpointError(`${context}${(error as Error).message}`);
+  }
   const tensors = new Map<string, SourceTensor>();
   const info: Record<string, string | number> = {};
   const add = (rawKey: string, tensor: SourceTensor) => {
@@ -88,7 +93,7 @@ export function readStateDict(bytes: Uint8Array, options: ReadStateDictOptions =
     tensors.set(key, tensor);
   };
   if (format === 'safetensors') {
-    const file = readSafetensors(bytes);
+    const file = readSafetensors(bytes, options.fileName);
     for (const [key, tensor] of file.tensors) add(key, fromSafetensor(tensor));
     Object.assign(info, file.metadata);
     return { format, tensors, unwrappedFrom: null, info };

@@ -26,6 +26,25 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   best: { run: bestCommand, summary: "a training run's best epoch and its top-1/top-5" },
 };
 
+/**
+ * JavaScript's own exceptions: from a hostile or degenerate input they mean a check is missing, and their text
+ * ("Invalid typed array length: Infinity", "Cannot read properties of undefined") names neither the file nor
+ * the problem.
+ */
+const RAW_EXCEPTIONS = [TypeError, RangeError, SyntaxError, ReferenceError];
+
+/** What the user sees when `rla <command>` fails: our errors' messages, and a plain statement for raw ones. */
+export function failureMessage(command: string, error: unknown): string {
+  if (error instanceof Error && !RAW_EXCEPTIONS.some((kind) => error instanceof kind)) {
+    return `rla ${command}: ${error.message}`;
+  }
+  const kind = error instanceof Error ? error.name : typeof error;
+  return (
+    `rla ${command}: failed on an input that rla-net does not check yet (internal ${kind}); ` +
+    'please report the command and its files (RLA_DEBUG=1 prints the details)'
+  );
+}
+
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, { summary }]) => `  ${name.padEnd(12)} ${summary}`);
   return `usage: rla <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nrla <command> --help shows a command's options.`;
@@ -53,8 +72,8 @@ export async function main(
       console.error(`rla ${name}: ${error.message}`);
       return 2;
     }
-    console.error(`rla ${name}: ${(error as Error).message}`);
-    if (process.env.RLA_DEBUG) console.error((error as Error).stack);
+    console.error(failureMessage(name, error));
+    if (process.env.RLA_DEBUG) console.error(error instanceof Error ? error.stack : error);
     return 1;
   }
 }

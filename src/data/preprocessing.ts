@@ -21,6 +21,12 @@ export interface Preprocessing {
   native: { height: number; width: number; channels: 1 | 3 } | null;
 }
 
+/**
+ * Largest model input side a preprocessing may produce (the paper trains at 224 and tests up to 320). A bound,
+ * because stored preprocessing comes from files: a size of 4096 made every batch cost gigabytes and minutes.
+ */
+export const MAX_INPUT_SIDE = 1024;
+
 /** ImageNet channel statistics (torchvision's), RGB, for 0..1 pixel values. */
 export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
 export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];

@@ -4,6 +4,7 @@
  * torchvision's sampling formulas (including Python's round-half-to-even where torchvision calls `round`).
  */
 import type { Rng } from '../nn/init.js';
+import { describeValue } from '../util/bounded-text.js';
 import { blankImage, type RawImage, toGrayscale } from './image.js';
 import { resizeBilinear } from './resize.js';
 import { randomInt } from './seeding.js';
@@ -151,6 +152,9 @@ export function applyTransform(image: RawImage, t: TransformOp, rng: Rng): RawIm
       return centerCrop(image, t.size);
     case 'grayscale':
       return toGrayscale(image);
+    default:
+      // Op lists can come from files (stored preprocessing is validated first; this guards other callers).
+      throw new Error(`unknown transform op ${describeValue((t as { op?: unknown }).op)}`);
   }
 }
 

@@ -10,12 +10,20 @@
  * never written.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { checkFileOptions } from '../checkpoint/option-bounds.js';
+import {
+  describeWeightProblems,
+  modelWeightProblems,
+  weightProblems,
+  weightsAreHealthy,
+} from '../checkpoint/weight-health.js';
 import type { ClassifierModel } from '../models/classifier.js';
 import { Rng } from '../nn/init.js';
 import type { Parameter } from '../nn/module.js';
+import { describeValue, truncateText } from '../util/bounded-text.js';
 import { readFileBytes, writeFileAtomic } from '../weights/files-node.js';
 import { readSafetensors, type SafetensorsInput, writeSafetensors } from '../weights/safetensors.js';
-import type { TrainConfig } from './config.js';
+import { configProblems, type TrainConfig } from './config.js';
 import type { SGD } from './sgd.js';
 
 /** `__metadata__.format` of training checkpoints (model files say `rla-net`). */
@@ -93,13 +101,7 @@ function entry(tensor: tf.Tensor): SafetensorsInput {
 
 /** Keys of model tensors holding NaN or Inf. */
 export function nonFiniteKeys(model: ClassifierModel): string[] {
-  const bad: string[] = [];
-  for (const { key, tensor } of model.stateEntries()) {
-    if (tensor.dtype !== 'float32') continue;
-    const finite = tf.tidy(() => tf.all(tf.isFinite(tensor)).dataSync()[0]);
-    if (!finite) bad.push(key);
-  }
-  return bad;
+  return modelWeightProblems(model).nonFinite;
 }
 
 /** Serialises model, optimizer and state; throws {@link NonFiniteWeightsError} if any weight is NaN/Inf. */
@@ -146,18 +148,83 @@ export interface TrainingCheckpoint {
   tensors: Map<string, { dtype: string; shape: readonly number[]; data: Uint8Array }>;
 }
 
+const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * The first problem of a parsed {@link TrainingState}, or null. The state decides what a resumed run builds and
+ * loops over, so it is checked like any file content before use (model options are bounded by the caller).
+ */
+function stateProblem(state: Record<string, unknown>): string | null {
+  if (!isCount(state.epoch) || !isCount(state.batch)) return 'epoch and batch must be integers >= 0';
+  const sums = state.sums;
+  if (!isObject(sums) || !Object.keys(EMPTY_SUMS).every((k) => Number.isFinite(sums[k])))
+    return `sums ${describeValue(sums)} must hold finite ${Object.keys(EMPTY_SUMS).join(', ')}`;
+  const best = state.best;
+  if (best !== null && !(isObject(best) && Number.isFinite(best.top1) && isCount(best.epoch)))
+    return `best ${describeValue(best)} must be null or {top1, epoch}`;
+  const names = state.classNames;
+  if (
+    !Array.isArray(names) ||
+    names.length === 0 ||
+    names.length > 100_000 ||
+    !names.every((n) => typeof n === 'string')
+  )
+    return `classNames ${describeValue(names)} must be a list of 1 to 100000 strings`;
+  const config = state.config;
+  if (!isObject(config)) return `config ${describeValue(config)} is not an object`;
+  if (
+    typeof config.model !== 'string' ||
+    typeof config.dataset !== 'string' ||
+    !isObject(config.modelOptions)
+  )
+    return 'config needs a model name, model options and a dataset name';
+  const schedule = config.schedule;
+  if (!isObject(schedule) || (schedule.kind === 'multistep' && !Array.isArray(schedule.milestones)))
+    return `config.schedule ${describeValue(schedule)} is not a schedule`;
+  const configErrors = configProblems(config as unknown as TrainConfig);
+  if (configErrors.length > 0) return `config: ${truncateText(configErrors.join('; '), 400)}`;
+  if (state.rngs !== undefined && !(isObject(state.rngs) && Object.values(state.rngs).every(Array.isArray)))
+    return `rngs ${describeValue(state.rngs)} must map names to states`;
+  return null;
+}
+
 /** Reads and validates a training checkpoint file. */
 export async function readTrainingCheckpoint(path: string): Promise<TrainingCheckpoint> {
-  const file = readSafetensors(await readFileBytes(path));
+  const file = readSafetensors(await readFileBytes(path), path);
   if (file.metadata.format !== TRAINING_FORMAT || file.metadata.state === undefined) {
     throw new Error(
       `${path} is not an rla-net training checkpoint (format "${file.metadata.format ?? 'none'}")`,
     );
   }
-  const state = JSON.parse(file.metadata.state) as TrainingState;
+  let state: TrainingState;
+  try {
+    state = JSON.parse(file.metadata.state) as TrainingState;
+  } catch (error) {
+    throw new Error(
+      `${path}: __metadata__.state is not valid JSON (${truncateText((error as Error).message)})`,
+    );
+  }
+  if (state === null || typeof state !== 'object' || Array.isArray(state))
+    throw new Error(`${path}: __metadata__.state is not an object`);
   if (state.version !== TRAINING_FORMAT_VERSION) {
     throw new Error(
-      `${path}: training checkpoint version ${state.version}, this rla-net reads ${TRAINING_FORMAT_VERSION}`,
+      `${path}: training checkpoint version ${describeValue(state.version)}, this rla-net reads ${TRAINING_FORMAT_VERSION}`,
+    );
+  }
+  const problem = stateProblem(state as unknown as Record<string, unknown>);
+  if (problem !== null) throw new Error(`${path}: __metadata__.state: ${problem}`);
+  checkFileOptions(state.config.modelOptions, '__metadata__.state.config.modelOptions', path);
+  // A run must not continue from unusable weights (the writer never saves them; another tool might have).
+  const problems = weightProblems(
+    [...file.tensors]
+      .filter(([, t]) => t.dtype === 'F32')
+      .map(([key, t]) => [key.replace(/^model\./, ''), new Float32Array(t.data.slice().buffer)] as const),
+  );
+  if (!weightsAreHealthy(problems)) {
+    throw new NonFiniteWeightsError(
+      `${path}: cannot resume from unusable weights: ${describeWeightProblems(problems)}`,
     );
   }
   return { state, tensors: file.tensors };

@@ -2,6 +2,7 @@
  * The complete description of a training run. Stored in every training checkpoint, so `rla train --resume` needs
  * nothing but the run directory. Values come from defaults, then a recipe (`recipes.ts`), then explicit options.
  */
+import { MAX_INPUT_SIDE } from '../data/preprocessing.js';
 import type { ModelOptions } from '../models/registry.js';
 import { type ScheduleSpec, scheduleProblems } from './schedule.js';
 
@@ -41,6 +42,12 @@ export interface TrainConfig {
    * the numbers depend on it. Absent in checkpoints of earlier versions: 1.
    */
   workers?: number;
+  /**
+   * Also checkpoint every N training steps inside an epoch (null: at epoch ends only), so a killed run loses at
+   * most N steps. Resuming from such a checkpoint continues exactly like resuming after Ctrl-C. Absent in
+   * checkpoints of earlier versions: null.
+   */
+  saveEvery?: number | null;
 }
 
 /** Defaults under every recipe. */
@@ -65,6 +72,7 @@ export const DEFAULT_CONFIG: TrainConfig = {
   seed: 0,
   dataWorkers: null,
   workers: 1,
+  saveEvery: null,
 };
 
 /** Every problem with a config, as messages naming the option. */
@@ -86,10 +94,19 @@ export function configProblems(config: TrainConfig): string[] {
   if (config.trainLimit !== null) positiveInt('train limit', config.trainLimit);
   if (config.testLimit !== null) positiveInt('test limit', config.testLimit);
   if (config.imageSize !== null) positiveInt('image size', config.imageSize);
+  if (config.imageSize !== null && config.imageSize > MAX_INPUT_SIDE)
+    problems.push(`image size must be at most ${MAX_INPUT_SIDE}, got ${config.imageSize}`);
+  if (config.saveEvery !== undefined && config.saveEvery !== null)
+    positiveInt('save every', config.saveEvery);
   if (config.workers !== undefined) positiveInt('workers', config.workers);
   if ((config.workers ?? 1) > config.batchSize)
     problems.push(`workers (${config.workers}) must not exceed the batch size (${config.batchSize})`);
   if (!Number.isInteger(config.seed)) problems.push(`seed must be an integer, got ${config.seed}`);
   problems.push(...scheduleProblems(config.schedule));
+  if (config.schedule.kind === 'cosine' && config.schedule.minLr > config.lr) {
+    problems.push(
+      `minimum lr (${config.schedule.minLr}) must not exceed lr (${config.lr}): the cosine schedule would raise the rate`,
+    );
+  }
   return problems;
 }

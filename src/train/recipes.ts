@@ -84,7 +84,11 @@ export const RECIPES: Record<string, Recipe> = {
 /** Names of {@link RECIPES}. */
 export const RECIPE_NAMES = Object.keys(RECIPES);
 
-/** The config of `recipe` over the defaults, with `overrides` on top. Unknown recipes are an error. */
+/**
+ * The config of `recipe` over the defaults, with `overrides` on top. Unknown recipes are an error. A recipe's
+ * model options belong to its model: when `overrides` names another model without options, that model starts
+ * from no options (the demo's `layers`/`widthPerGroup` would be refused by a MobileNet).
+ */
 export function resolveConfig(
   defaults: TrainConfig,
   recipe: string | undefined,
@@ -97,5 +101,9 @@ export function resolveConfig(
     base = found.config;
   }
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  const recipeModel = base.model ?? defaults.model;
+  if (defined.model !== undefined && defined.model !== recipeModel && defined.modelOptions === undefined) {
+    defined.modelOptions = {};
+  }
   return structuredClone({ ...defaults, ...base, ...defined }) as TrainConfig;
 }

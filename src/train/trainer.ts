@@ -3,7 +3,8 @@
  * learning rate, then validation; the weights with the best validation top-1 are kept (`best.safetensors`); every
  * epoch ends with an atomic training checkpoint and a metrics line. Faults:
  * - a NaN/Inf loss stops the run before the bad update, leaving the last good checkpoint untouched;
- * - an abort (Ctrl-C) checkpoints the exact position inside the epoch, so resuming continues bit for bit.
+ * - an abort (Ctrl-C) checkpoints the exact position inside the epoch, so resuming continues bit for bit;
+ *   `config.saveEvery` writes the same mid-epoch checkpoint every N steps, for runs that may be killed.
  * When the last epoch is done and a separate validation split exists, the best weights are evaluated on the test
  * split (the paper's CIFAR protocol: report the test error of the best-validation model).
  */
@@ -175,6 +176,9 @@ export class Trainer {
         etaSeconds: remaining / imagesPerSecond,
       });
       if (this.o.signal?.aborted && batch.index + 1 < total) return this.interrupt();
+      // A periodic mid-epoch checkpoint is the one Ctrl-C writes: resuming from it is exact the same way.
+      const every = config.saveEvery ?? null;
+      if (every !== null && this.state.batch % every === 0 && this.state.batch < total) await this.save();
     }
     return null;
   }

@@ -29,6 +29,15 @@ export function truncateText(text: string, maxChars = MAX_ECHOED_CHARS): string 
   return `${text.slice(0, maxChars)}… (${text.length} chars)`;
 }
 
+/**
+ * Untrusted text made safe to print on a terminal: control characters (C0, DEL, C1: ESC sequences can retitle a
+ * window, hide lines or move the cursor) become U+FFFD, and the result is cut like {@link truncateText}.
+ */
+export function printableText(text: string, maxChars = MAX_ECHOED_CHARS): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  return truncateText(text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '\ufffd'), maxChars);
+}
+
 function summarize(value: unknown, depth: number): string {
   if (value === null || value === undefined) return String(value);
   switch (typeof value) {

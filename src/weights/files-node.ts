@@ -29,6 +29,40 @@ export async function readFileBytes(filePath: string): Promise<Uint8Array> {
   }
 }
 
+/** The temporary name {@link writeFileAtomic} writes `filePath` under before renaming it. */
+function temporaryName(filePath: string): string {
+  return `.${path.basename(filePath)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+}
+
+/** Names {@link temporaryName} produces: `.<target>.<pid>.<12 hex digits>.tmp`; the pid is captured. */
+const TEMPORARY_NAME = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
+/** Whether process `pid` exists on this machine (EPERM: it exists but belongs to another user). */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary files that killed {@link writeFileAtomic} calls left in `dir`: only names of its own
+ * pattern, and only those whose writing process no longer exists (a live writer's file is in use). Returns the
+ * names removed. Anything else in `dir` is never touched.
+ */
+export async function removeStaleTemporaryFiles(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await fs.readdir(dir)) {
+    const match = TEMPORARY_NAME.exec(name);
+    if (!match || processExists(Number(match[1]))) continue;
+    await fs.rm(path.join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
 /**
  * Writes `bytes` to `filePath` atomically: the data goes to a temporary file in the same
  * directory (same filesystem, so the rename is atomic), is fsynced, then renamed over the target.
@@ -37,10 +71,7 @@ export async function readFileBytes(filePath: string): Promise<Uint8Array> {
  */
 export async function writeFileAtomic(filePath: string, bytes: Uint8Array): Promise<void> {
   const dir = path.dirname(path.resolve(filePath));
-  const tmp = path.join(
-    dir,
-    `.${path.basename(filePath)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
-  );
+  const tmp = path.join(dir, temporaryName(filePath));
   let handle: fs.FileHandle | undefined;
   try {
     handle = await fs.open(tmp, 'wx');

@@ -73,8 +73,20 @@ function isDim(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-/** Parses and validates a safetensors file held in memory. Tensor data are views, not copies. */
-export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
+/**
+ * Parses and validates a safetensors file held in memory. Tensor data are views, not copies. `fileName`, when
+ * given, starts every error message, so a user with several files knows which one is bad.
+ */
+export function readSafetensors(bytes: Uint8Array, fileName?: string): SafetensorsFile {
+  try {
+    return parseSafetensors(bytes);
+  } catch (error) {
+    if (fileName === undefined || !(error instanceof SafetensorsError)) throw error;
+    throw new SafetensorsError(`${fileName}: ${error.message}`);
+  }
+}
+
+function parseSafetensors(bytes: Uint8Array): SafetensorsFile {
   if (bytes.length < 8)
     throw new SafetensorsError(`file too short for a safetensors header: ${bytes.length} bytes`);
   const dv = dataViewOf(bytes);
@@ -153,8 +165,8 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
     if (t.begin !== cursor) {
       throw new SafetensorsError(
         t.begin < cursor
-          ? `tensor ${t.name}: data [${t.begin}, ${t.end}] overlaps the previous tensor (ends at ${cursor})`
-          : `tensor ${t.name}: gap in the data section before byte ${t.begin} (previous tensor ends at ${cursor})`,
+          ? `tensor ${truncateText(t.name)}: data [${t.begin}, ${t.end}] overlaps the previous tensor (ends at ${cursor})`
+          : `tensor ${truncateText(t.name)}: gap in the data section before byte ${t.begin} (previous tensor ends at ${cursor})`,
       );
     }
     cursor = t.end;

@@ -107,6 +107,31 @@ describe('trainer: resume, keep-best, NaN stop', () => {
     });
   }
 
+  it('--save-every: a run killed after a mid-epoch checkpoint resumes to exactly the uninterrupted weights', async () => {
+    const config = tinyConfig({ saveEvery: 1 });
+    const runDir = tempRunDir();
+    const { options } = setup(config, runDir, 1, {
+      afterStep: (epoch, batch) => {
+        // A crash in the third step: only the periodic checkpoint written after the second survives.
+        if (epoch === 1 && batch === 2) throw new Error('killed');
+      },
+    });
+    await assert.rejects(new Trainer(options).run(), /killed/);
+    const { state } = await readTrainingCheckpoint(join(runDir, CHECKPOINT_FILE));
+    assert.deepEqual(
+      [state.epoch, state.batch],
+      [1, 2],
+      'the last periodic checkpoint: epoch 2 after batch 2',
+    );
+    const resumed = await resume(config, runDir);
+    assert.equal(resumed.outcome.status, 'completed');
+    const expected = snapshot(reference.model);
+    for (const [key, values] of snapshot(resumed.model))
+      assert.deepEqual(values, expected.get(key), `${key} differs`);
+    assert.deepEqual(momentum(resumed.optimizer), momentum(reference.optimizer));
+    assert.deepEqual(await history(runDir), await history(reference.runDir));
+  });
+
   it('keeps the best-validation weights in best.safetensors and logs every epoch', async () => {
     const records = await history(reference.runDir);
     assert.deepEqual(

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { readFileBytes, writeFileAtomic } from '../../src/weights/files-node.js';
+import { readFileBytes, removeStaleTemporaryFiles, writeFileAtomic } from '../../src/weights/files-node.js';
 
 describe('files-node', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rla-files-'));
@@ -31,6 +32,23 @@ describe('files-node', () => {
       writeFileAtomic(join(dir, 'missing-dir', 'x'), Uint8Array.from([1])),
       /cannot write/,
     );
+  });
+
+  it('removeStaleTemporaryFiles removes only our temporary files whose writer is gone', async () => {
+    const staleDir = join(dir, 'stale');
+    mkdirSync(staleDir);
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
+    const names = {
+      stale: `.checkpoint.safetensors.${gone}.0123456789ab.tmp`,
+      live: `.checkpoint.safetensors.${process.pid}.0123456789ab.tmp`,
+      otherPattern: `.notes.${gone}.tmp`,
+      userFile: 'checkpoint.safetensors.tmp',
+      target: 'checkpoint.safetensors',
+    };
+    for (const name of Object.values(names)) writeFileSync(join(staleDir, name), 'x');
+    assert.deepEqual(await removeStaleTemporaryFiles(staleDir), [names.stale]);
+    const left = readdirSync(staleDir).sort();
+    assert.deepEqual(left, [names.live, names.otherPattern, names.userFile, names.target].sort());
   });
 
   it('readFileBytes explains what is wrong', async () => {

@@ -11,6 +11,12 @@ import { evaluate } from '../../train/evaluate.js';
 import { trainedModelInfo } from '../../train/model-file.js';
 import { BACKEND_OPTION, backendOption, integerOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';
+import {
+  checkLoadedWeights,
+  WEIGHTS_OPTIONS,
+  WEIGHTS_OPTIONS_HELP,
+  weightsChoicesFrom,
+} from '../weights-args.js';
 
 /** `rla eval --help`. */
 export const EVAL_USAGE = `usage: rla eval --weights FILE [--dataset NAME] [--data DIR] [options]
@@ -20,9 +26,11 @@ export const EVAL_USAGE = `usage: rla eval --weights FILE [--dataset NAME] [--da
   --split S            test (default) | train
   --limit N            first N images only
   --batch-size N       default 100
-  --image-size N       imagefolder input side when the file does not say (default 224)
+  --image-size N       imagefolder input side for weights that do not store their preprocessing (default
+                       224); an error where it would have no effect
   --json               print the result as JSON
 ${MODEL_OPTIONS_HELP}
+${WEIGHTS_OPTIONS_HELP}
   --backend B          auto | wasm | cpu | tensorflow`;
 
 /** Runs `rla eval`; returns the exit code. */
@@ -39,6 +47,7 @@ export async function evalCommand(argv: string[], out: (line: string) => void): 
       'image-size': { type: 'string' },
       json: { type: 'boolean' },
       ...MODEL_OPTIONS,
+      ...WEIGHTS_OPTIONS,
       ...BACKEND_OPTION,
     },
     EVAL_USAGE,
@@ -52,12 +61,18 @@ export async function evalCommand(argv: string[], out: (line: string) => void): 
   if (split !== 'test' && split !== 'train') throw new UsageError(`--split ${split}: choose test or train`);
   const backend = await initBackend({ backend: backendOption(values.backend) });
   const { model: name, options } = modelOptionsFrom(values);
-  const loaded = await loadModelFile(String(values.weights), { model: name, options });
+  const choices = weightsChoicesFrom(values);
+  const loaded = await loadModelFile(String(values.weights), {
+    model: name,
+    options,
+    maxInflatedBytes: choices.maxInflatedBytes,
+  });
   const { model } = loaded;
   let loader: DataLoader | null = null;
   try {
+    checkLoadedWeights(model, String(values.weights), choices);
     const info = loaded.report.source.info;
-    const stored = trainedModelInfo(info);
+    const stored = trainedModelInfo(info, String(values.weights));
     const datasetName =
       values.dataset === undefined
         ? typeof info.dataset === 'string'
@@ -66,6 +81,16 @@ export async function evalCommand(argv: string[], out: (line: string) => void): 
         : String(values.dataset);
     if (!datasetName)
       throw new UsageError('--dataset is required (the weights file does not name its dataset)');
+    if (
+      values['image-size'] !== undefined &&
+      (stored.preprocessing !== null || datasetName !== 'imagefolder')
+    ) {
+      throw new UsageError(
+        stored.preprocessing !== null
+          ? `--image-size has no effect: ${values.weights} stores the preprocessing it was trained with (input ${stored.preprocessing.size}x${stored.preprocessing.size})`
+          : `--image-size only applies to --dataset imagefolder; ${datasetName} images have a fixed size`,
+      );
+    }
     const dataset = await openDataset(datasetName, {
       data: values.data === undefined ? null : String(values.data),
       imageSize: integerOption('image-size', values['image-size']),

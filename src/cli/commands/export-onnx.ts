@@ -13,6 +13,12 @@ import {
 import { writeFileAtomic } from '../../weights/files-node.js';
 import { integerOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';
+import {
+  checkLoadedWeights,
+  WEIGHTS_OPTIONS,
+  WEIGHTS_OPTIONS_HELP,
+  weightsChoicesFrom,
+} from '../weights-args.js';
 
 export const EXPORT_ONNX_USAGE = `usage: rla export-onnx [<name>] --weights <file> -o <model.onnx> [options]
   Writes an ONNX graph (NCHW input "input" [N, 3, H, W], output "logits"), BatchNorm folded into the convs.
@@ -26,7 +32,8 @@ export const EXPORT_ONNX_USAGE = `usage: rla export-onnx [<name>] --weights <fil
   --input-size N      fixed square input size, e.g. 224 (default: symbolic height and width)
   --no-fold-bn        keep BatchNormalization nodes instead of folding them into the convs
   --intermediates     also output stem.x, stageS.x, stageS.h, ..., head.features (NCHW)
-${MODEL_OPTIONS_HELP}`;
+${MODEL_OPTIONS_HELP}
+${WEIGHTS_OPTIONS_HELP}`;
 
 export async function exportOnnxCommand(argv: string[], out: (line: string) => void): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -42,6 +49,7 @@ export async function exportOnnxCommand(argv: string[], out: (line: string) => v
       'no-fold-bn': { type: 'boolean' },
       intermediates: { type: 'boolean' },
       ...MODEL_OPTIONS,
+      ...WEIGHTS_OPTIONS,
     },
     EXPORT_ONNX_USAGE,
   );
@@ -73,8 +81,19 @@ export async function exportOnnxCommand(argv: string[], out: (line: string) => v
   let model: ClassifierModel;
   let source: string;
   if (values.weights !== undefined) {
-    const loaded = await loadModelFile(String(values.weights), { model: name, options });
+    const choices = weightsChoicesFrom(values);
+    const loaded = await loadModelFile(String(values.weights), {
+      model: name,
+      options,
+      maxInflatedBytes: choices.maxInflatedBytes,
+    });
     model = loaded.model;
+    try {
+      checkLoadedWeights(model, String(values.weights), choices);
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
     source = `${values.weights} (${loaded.chosenBy})`;
   } else {
     if (!name) throw new UsageError(`--untrained needs a model name\n\n${EXPORT_ONNX_USAGE}`);

@@ -15,6 +15,12 @@ import { initBackend } from '../../engine/backend.js';
 import { trainedModelInfo } from '../../train/model-file.js';
 import { BACKEND_OPTION, backendOption, integerOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';
+import {
+  checkLoadedWeights,
+  WEIGHTS_OPTIONS,
+  WEIGHTS_OPTIONS_HELP,
+  weightsChoicesFrom,
+} from '../weights-args.js';
 
 /** `rla predict --help`. */
 export const PREDICT_USAGE = `usage: rla predict <image...> --weights FILE [options]
@@ -22,6 +28,7 @@ export const PREDICT_USAGE = `usage: rla predict <image...> --weights FILE [opti
   --top N              classes to show per image (default 5)
   --json               print the predictions as JSON
 ${MODEL_OPTIONS_HELP}
+${WEIGHTS_OPTIONS_HELP}
   --backend B          auto | wasm | cpu | tensorflow`;
 
 /** Brings any photo to the geometry a dataset's samples have (e.g. 28x28 grayscale for Fashion-MNIST). */
@@ -46,6 +53,7 @@ export async function predictCommand(argv: string[], out: (line: string) => void
       top: { type: 'string' },
       json: { type: 'boolean' },
       ...MODEL_OPTIONS,
+      ...WEIGHTS_OPTIONS,
       ...BACKEND_OPTION,
     },
     PREDICT_USAGE,
@@ -59,9 +67,15 @@ export async function predictCommand(argv: string[], out: (line: string) => void
   }
   await initBackend({ backend: backendOption(values.backend) });
   const { model: name, options } = modelOptionsFrom(values);
-  const { model, report } = await loadModelFile(String(values.weights), { model: name, options });
+  const choices = weightsChoicesFrom(values);
+  const { model, report } = await loadModelFile(String(values.weights), {
+    model: name,
+    options,
+    maxInflatedBytes: choices.maxInflatedBytes,
+  });
   try {
-    const stored = trainedModelInfo(report.source.info);
+    checkLoadedWeights(model, String(values.weights), choices);
+    const stored = trainedModelInfo(report.source.info, String(values.weights));
     const preprocessing = stored.preprocessing ?? imagenetPreprocessing();
     const classNames = stored.classNames ?? Array.from({ length: model.numClasses }, (_, i) => `class ${i}`);
     const top = Math.min(integerOption('top', values.top) ?? 5, model.numClasses);

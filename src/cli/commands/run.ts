@@ -8,6 +8,7 @@ import { loadModelFile } from '../../checkpoint/model-file.js';
 import { initBackend } from '../../engine/backend.js';
 import type { ClassifierModel } from '../../models/classifier.js';
 import { runWithOnnxRuntime } from '../../onnx/session.js';
+import { formatShape, truncateText } from '../../util/bounded-text.js';
 import { readFileBytes, writeFileAtomic } from '../../weights/files-node.js';
 import {
   readSafetensors,
@@ -17,6 +18,12 @@ import {
 } from '../../weights/safetensors.js';
 import { BACKEND_OPTION, backendOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';
+import {
+  checkLoadedWeights,
+  WEIGHTS_OPTIONS,
+  WEIGHTS_OPTIONS_HELP,
+  weightsChoicesFrom,
+} from '../weights-args.js';
 
 export const RUN_USAGE = `usage: rla run --weights <file> --input <in.safetensors> -o <out.safetensors> [options]
   --weights FILE      .pth / .pth.tar / .safetensors
@@ -25,7 +32,8 @@ export const RUN_USAGE = `usage: rla run --weights <file> --input <in.safetensor
   --intermediates     also write stem.x, stageS.x, stageS.h, ..., head.features
   --backend B         auto | wasm | cpu | tensorflow
   --engine E          tfjs (default) | ort: export to ONNX in memory and run it with ONNX Runtime
-${MODEL_OPTIONS_HELP}`;
+${MODEL_OPTIONS_HELP}
+${WEIGHTS_OPTIONS_HELP}`;
 
 /** NHWC -> NCHW for 4-D tensors; others unchanged. Returns data + shape for writing. */
 function toTorchLayoutData(tensor: tf.Tensor): { shape: number[]; data: Float32Array } {
@@ -73,6 +81,7 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
       intermediates: { type: 'boolean' },
       engine: { type: 'string' },
       ...MODEL_OPTIONS,
+      ...WEIGHTS_OPTIONS,
       ...BACKEND_OPTION,
     },
     RUN_USAGE,
@@ -87,19 +96,27 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
   if (values.engine !== undefined && values.engine !== 'tfjs' && values.engine !== 'ort') {
     throw new UsageError(`--engine ${values.engine}: choose tfjs or ort`);
   }
-  const inputFile = readSafetensors(await readFileBytes(String(values.input)));
+  const inputFile = readSafetensors(await readFileBytes(String(values.input)), String(values.input));
   const input = inputFile.tensors.get('input');
   if (!input)
     throw new UsageError(
-      `${values.input}: no tensor named "input" (found ${[...inputFile.tensors.keys()].join(', ')})`,
+      `${values.input}: no tensor named "input" (found ${truncateText([...inputFile.tensors.keys()].join(', '))})`,
     );
-  if (input.shape.length !== 4 || input.shape[1] !== 3) {
-    throw new UsageError(`${values.input}: "input" must be NCHW [N, 3, H, W], got [${input.shape}]`);
+  if (input.shape.length !== 4 || input.shape[1] !== 3 || input.shape[0] === 0) {
+    throw new UsageError(
+      `${values.input}: "input" must be NCHW [N, 3, H, W] with N >= 1, got ${formatShape(input.shape)}`,
+    );
   }
   const backend = await initBackend({ backend: backendOption(values.backend) });
   const { model: name, options } = modelOptionsFrom(values);
-  const { model, chosenBy } = await loadModelFile(String(values.weights), { model: name, options });
+  const choices = weightsChoicesFrom(values);
+  const { model, chosenBy } = await loadModelFile(String(values.weights), {
+    model: name,
+    options,
+    maxInflatedBytes: choices.maxInflatedBytes,
+  });
   try {
+    checkLoadedWeights(model, String(values.weights), choices);
     model.eval();
     const engine = values.engine === 'ort' ? 'onnxruntime' : backend;
     const entries =

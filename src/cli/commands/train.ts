@@ -41,6 +41,8 @@ import {
   Trainer,
   type TrainOutcome,
 } from '../../train/trainer.js';
+import { printableText } from '../../util/bounded-text.js';
+import { removeStaleTemporaryFiles } from '../../weights/files-node.js';
 import {
   BACKEND_OPTION,
   backendOption,
@@ -60,7 +62,8 @@ ${Object.entries(RECIPES)
   --model NAME           registry model (rla list); --options JSON for createModel options
   --dataset NAME         (the recipe's by default) ${DATASET_NAMES.join(' | ')}
   --data DIR             dataset directory (fashion-mnist defaults to Debian's /usr/share/datasets/fashion-mnist)
-  --image-size N         model input side for imagefolder (default 224: RandomResizedCrop N, resize N*256/224)
+  --image-size N         model input side for imagefolder (default 224: RandomResizedCrop N, resize N*256/224;
+                         at most 1024); an error with other datasets, whose images have a fixed size
   --epochs N  --batch-size N  --lr X  --momentum X  --weight-decay X  --nesterov | --no-nesterov
   --schedule KIND        ${SCHEDULE_KINDS.join(' | ')}, with --milestones 150,225  --gamma X  --step-size N
                          --warmup-epochs X  --min-lr X (cosine)
@@ -71,6 +74,8 @@ ${Object.entries(RECIPES)
   --eval-batch-size N    --seed N    --data-workers N (decode threads for imagefolder)
   --workers N            model replicas training data-parallel on N threads (wasm/cpu backends; default 1).
                          BatchNorm uses each worker's shard statistics (as PyTorch DDP), so N is part of the run
+  --save-every N         also checkpoint every N training steps inside an epoch (a killed run loses at most N
+                         steps; resume continues exactly); may be given with --resume
   --out DIR              run directory (default runs/<recipe>-<time>): checkpoint.safetensors, best.safetensors,
                          metrics.jsonl
   --resume DIR           continue the run in DIR exactly where it stopped (only --epochs, --data,
@@ -113,11 +118,21 @@ const OPTIONS: OptionSpec = {
   resume: { type: 'string' },
   engine: { type: 'string' },
   threads: { type: 'string' },
+  'save-every': { type: 'string' },
   ...BACKEND_OPTION,
 };
 
 /** Options that may accompany --resume (they do not change what the run computes). */
-const RESUME_OPTIONS = new Set(['resume', 'epochs', 'data', 'data-workers', 'backend', 'engine', 'threads']);
+const RESUME_OPTIONS = new Set([
+  'resume',
+  'epochs',
+  'data',
+  'data-workers',
+  'backend',
+  'engine',
+  'threads',
+  'save-every',
+]);
 
 /**
  * The engine --engine names; else TF.js for a run on a worker pool (--workers N > 1 trains TF.js replicas), else
@@ -230,7 +245,13 @@ function configFrom(values: Record<string, unknown>): TrainConfig {
     seed: values.seed === undefined ? undefined : integerOption('seed', values.seed, { min: 0 }),
     dataWorkers: optional('data-workers'),
     workers: optional('workers'),
+    saveEvery: optional('save-every'),
   });
+  if (config.imageSize !== null && config.dataset !== 'imagefolder') {
+    throw new UsageError(
+      `--image-size only applies to --dataset imagefolder; ${config.dataset} images have a fixed size`,
+    );
+  }
   const problems = configProblems(config);
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
   return config;
@@ -239,6 +260,11 @@ function configFrom(values: Record<string, unknown>): TrainConfig {
 function defaultRunDir(values: Record<string, unknown>): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return join('runs', `${values.recipe ?? 'demo'}-${stamp}`);
+}
+
+/** A last training batch of a single image is dropped: BatchNorm cannot train on it (PyTorch raises too). */
+function dropsLastImage(images: number, batchSize: number): boolean {
+  return images % batchSize === 1;
 }
 
 interface Splits {
@@ -265,6 +291,15 @@ async function openSplits(config: TrainConfig): Promise<Splits> {
     const split = trainValSplit(train.length, config.valSize, config.seed);
     val = subset(train, split.val);
     train = subset(train, split.train);
+  }
+  const steps = Math.ceil(
+    (train.length - (dropsLastImage(train.length, config.batchSize) ? 1 : 0)) / config.batchSize,
+  );
+  if (steps === 0) {
+    throw new UsageError(
+      `nothing to train: ${train.length} training image(s) with batch size ${config.batchSize} make no step ` +
+        '(a last batch of one image is dropped, as BatchNorm cannot train on it); use more images (--train-limit, --val-size)',
+    );
   }
   return {
     train,
@@ -361,6 +396,7 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
       epochs: integerOption('epochs', values.epochs) ?? resumed.config.epochs,
       data: values.data === undefined ? resumed.config.data : String(values.data),
       dataWorkers: integerOption('data-workers', values['data-workers']) ?? resumed.config.dataWorkers,
+      saveEvery: integerOption('save-every', values['save-every']) ?? resumed.config.saveEvery ?? null,
     };
   } else {
     config = configFrom(values);
@@ -432,8 +468,7 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
       const created = new DataLoader(dataset, {
         batchSize: train ? config.batchSize : config.evalBatchSize,
         shuffle: train,
-        // A last batch of one image cannot train BatchNorm (PyTorch raises too): drop it.
-        dropLast: train && dataset.length % config.batchSize === 1,
+        dropLast: train && dropsLastImage(dataset.length, config.batchSize),
         pipeline: pipeline(train),
         seed: config.seed,
         workers,
@@ -446,6 +481,7 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
     const valLoader = splits.val ? loader(splits.val, false) : testLoader;
 
     mkdirSync(runDir, { recursive: true });
+    const stale = await removeStaleTemporaryFiles(runDir);
     const params = countParams(model);
     out(`rla train ${resumed ? `(resuming ${describePosition(resumed)})` : ''}`.trimEnd());
     out(
@@ -464,6 +500,11 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
     out(
       `  engine    ${engineName}${pool ? `, ${config.workers} data-parallel workers` : ''}; run directory ${runDir}`,
     );
+    if (stale.length > 0) {
+      out(
+        `  removed   ${stale.length} temporary file(s) left by an interrupted write: ${stale.map((n) => printableText(n)).join(', ')}`,
+      );
+    }
 
     process.on('SIGINT', onSigint);
     const started = performance.now();
