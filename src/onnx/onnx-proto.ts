@@ -31,6 +31,8 @@ export type AttributeValue =
 
 export interface NodeProto {
   opType: string;
+  /** Operator domain; absent for the default ONNX domain. */
+  domain?: string;
   name: string;
   inputs: string[];
   outputs: string[];
@@ -59,6 +61,8 @@ export interface ModelProto {
   irVersion: number;
   /** Default-domain opset version. */
   opsetVersion: number;
+  /** Opsets of other operator domains the graph uses (ONNX Runtime's `com.microsoft.nchwc`, ...). */
+  extraOpsets?: Array<{ domain: string; version: number }>;
   producerName: string;
   producerVersion: string;
   docString: string;
@@ -108,6 +112,7 @@ function encodeNode(node: NodeProto): ProtoMessage {
   for (const output of node.outputs) message.string(2, output);
   message.string(3, node.name);
   message.string(4, node.opType);
+  if (node.domain) message.string(7, node.domain);
   for (const [name, value] of Object.entries(node.attributes))
     message.message(5, encodeAttribute(name, value));
   return message;
@@ -148,6 +153,9 @@ export function encodeModel(model: ModelProto): Uint8Array {
     .string(6, model.docString)
     .message(7, encodeGraph(model.graph))
     .message(8, new ProtoMessage().string(1, '').int(2, model.opsetVersion));
+  for (const { domain, version } of model.extraOpsets ?? []) {
+    message.message(8, new ProtoMessage().string(1, domain).int(2, version));
+  }
   for (const [key, value] of Object.entries(model.metadata)) {
     message.message(14, new ProtoMessage().string(1, key).string(2, value));
   }
