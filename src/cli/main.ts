@@ -8,6 +8,7 @@ import { infoCommand } from './commands/info.js';
 import { listCommand } from './commands/list.js';
 import { plotCommand } from './commands/plot.js';
 import { predictCommand } from './commands/predict.js';
+import { quantizeCommand } from './commands/quantize.js';
 import { runCommand } from './commands/run.js';
 import { trainCommand } from './commands/train.js';
 
@@ -19,6 +20,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   convert: { run: convertCommand, summary: 'convert weights between PyTorch .pth and safetensors' },
   run: { run: runCommand, summary: 'run a model on tensors from a safetensors file (verification)' },
   'export-onnx': { run: exportOnnxCommand, summary: 'export a model with its weights to ONNX' },
+  quantize: {
+    run: quantizeCommand,
+    summary: 'int8-quantize a model to ONNX (QDQ), calibrated on real images',
+  },
   train: { run: trainCommand, summary: 'train a model with the paper recipes (resumable)' },
   eval: { run: evalCommand, summary: 'top-1/top-5 accuracy of a weights file on a dataset split' },
   predict: { run: predictCommand, summary: 'top-5 classes with probabilities for images' },

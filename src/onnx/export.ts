@@ -33,6 +33,8 @@ export interface ExportOnnxOptions {
    * Default false: the graph outputs only `logits`.
    */
   intermediates?: boolean | readonly string[];
+  /** Extra metadata entries (a trained model's `preprocessing`, `classes`, `dataset`, as its safetensors has). */
+  metadata?: Record<string, string>;
 }
 
 /** Names of the graph's input and main output. */
@@ -84,7 +86,9 @@ export function buildOnnxModel(model: ClassifierModel, options: ExportOnnxOption
     docString: `${name} exported by rla-net: input "input" NCHW float32 [N, 3, H, W], output "logits" [N, ${model.numClasses}]`,
     graph: b.graph(name),
     metadata: {
+      ...options.metadata,
       'rla.model': name,
+      'rla.num-classes': String(model.numClasses),
       'rla.options': JSON.stringify(model.registryOptions ?? {}),
       'rla.layout': 'NCHW',
       'rla.batchnorm': (options.foldBatchNorm ?? true) ? 'folded' : 'kept',

@@ -30,6 +30,25 @@ export interface FloatArrayTensor {
   shape: number[];
 }
 
+/** NHWC float32 image values [N, H, W, 3] in NCHW order. */
+export function nchwFromNhwc(
+  data: Float32Array,
+  shape: readonly [number, number, number, number],
+): Float32Array {
+  const [n, h, w] = shape;
+  const nchw = new Float32Array(data.length);
+  const plane = h * w;
+  for (let i = 0; i < n; i++) {
+    const image = i * plane * 3;
+    for (let p = 0; p < plane; p++) {
+      nchw[image + p] = data[image + 3 * p];
+      nchw[image + plane + p] = data[image + 3 * p + 1];
+      nchw[image + 2 * plane + p] = data[image + 3 * p + 2];
+    }
+  }
+  return nchw;
+}
+
 /** An ONNX Runtime session over an rla-net ONNX graph (input `input` NCHW, output `logits`). */
 export class OnnxClassifier {
   constructor(
@@ -64,16 +83,7 @@ export class OnnxClassifier {
         `expected NHWC values of shape [N, H, W, 3], got shape [${shape}] with ${data.length} values`,
       );
     }
-    const nchw = new Float32Array(data.length);
-    const plane = h * w;
-    for (let i = 0; i < n; i++) {
-      const image = i * plane * 3;
-      for (let p = 0; p < plane; p++) {
-        nchw[image + p] = data[image + 3 * p];
-        nchw[image + plane + p] = data[image + 3 * p + 1];
-        nchw[image + 2 * plane + p] = data[image + 3 * p + 2];
-      }
-    }
+    const nchw = nchwFromNhwc(data, shape);
     const logits = (await this.runNchw(nchw, [n, 3, h, w]))[ONNX_LOGITS];
     if (!logits) throw new Error(`the ONNX graph has no "${ONNX_LOGITS}" output`);
     return logits.data;

@@ -2,13 +2,18 @@
  * `rla eval`: top-1 / top-5 accuracy and mean cross-entropy of a weights file on a dataset split. Images are
  * prepared as in training: with the preprocessing stored in files written by `rla train`, else the dataset's.
  */
+
+import { readFile } from 'node:fs/promises';
 import { loadModelFile } from '../../checkpoint/model-file.js';
 import { firstSamples } from '../../data/dataset.js';
 import { DataLoader } from '../../data/loader.js';
 import { DATASET_NAMES, openDataset } from '../../data/sources.js';
 import { initBackend } from '../../engine/backend.js';
-import { evaluate } from '../../train/evaluate.js';
+import { readOnnxMetadata } from '../../onnx/read-metadata.js';
+import { createInferenceSession } from '../../onnx/session.js';
+import { type EvalResult, evaluate, evaluateLogits } from '../../train/evaluate.js';
 import { trainedModelInfo } from '../../train/model-file.js';
+import { evaluateOnOrt } from '../../train/ort-step.js';
 import { BACKEND_OPTION, backendOption, integerOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';
 import {
@@ -20,7 +25,10 @@ import {
 
 /** `rla eval --help`. */
 export const EVAL_USAGE = `usage: rla eval --weights FILE [--dataset NAME] [--data DIR] [options]
-  --weights FILE       .safetensors (from rla train/convert) or an official .pth / .pth.tar
+  --weights FILE       .safetensors (from rla train/convert), an official .pth / .pth.tar, or an .onnx model
+                       (from rla export-onnx / quantize: run on ONNX Runtime)
+  --engine E           tfjs (default) | ort: ONNX Runtime (the model exported on the fly, BN folded)
+  --threads N          ONNX Runtime threads
   --dataset NAME       ${DATASET_NAMES.join(' | ')} (default: the one the weights were trained on)
   --data DIR           dataset directory
   --split S            test (default) | train
@@ -46,6 +54,8 @@ export async function evalCommand(argv: string[], out: (line: string) => void): 
       'batch-size': { type: 'string' },
       'image-size': { type: 'string' },
       json: { type: 'boolean' },
+      engine: { type: 'string' },
+      threads: { type: 'string' },
       ...MODEL_OPTIONS,
       ...WEIGHTS_OPTIONS,
       ...BACKEND_OPTION,
@@ -59,82 +69,147 @@ export async function evalCommand(argv: string[], out: (line: string) => void): 
   if (values.weights === undefined) throw new UsageError(`--weights is required\n\n${EVAL_USAGE}`);
   const split = values.split === undefined ? 'test' : String(values.split);
   if (split !== 'test' && split !== 'train') throw new UsageError(`--split ${split}: choose test or train`);
+  const weights = String(values.weights);
+  const isOnnx = weights.toLowerCase().endsWith('.onnx');
+  const engine = values.engine === undefined ? (isOnnx ? 'ort' : 'tfjs') : String(values.engine);
+  if (engine !== 'tfjs' && engine !== 'ort') throw new UsageError(`--engine ${engine}: choose tfjs or ort`);
+  if (isOnnx && engine !== 'ort')
+    throw new UsageError(`${weights} is an ONNX model: it runs with --engine ort`);
+  const threads = integerOption('threads', values.threads);
   const backend = await initBackend({ backend: backendOption(values.backend) });
   const { model: name, options } = modelOptionsFrom(values);
   const choices = weightsChoicesFrom(values);
-  const loaded = await loadModelFile(String(values.weights), {
-    model: name,
-    options,
-    maxInflatedBytes: choices.maxInflatedBytes,
-  });
-  const { model } = loaded;
-  let loader: DataLoader | null = null;
-  try {
-    checkLoadedWeights(model, String(values.weights), choices);
-    const info = loaded.report.source.info;
-    const stored = trainedModelInfo(info, String(values.weights));
-    const datasetName =
-      values.dataset === undefined
-        ? typeof info.dataset === 'string'
-          ? info.dataset
-          : undefined
-        : String(values.dataset);
-    if (!datasetName)
-      throw new UsageError('--dataset is required (the weights file does not name its dataset)');
-    if (
-      values['image-size'] !== undefined &&
-      (stored.preprocessing !== null || datasetName !== 'imagefolder')
-    ) {
+  let evaluated: Evaluated;
+  if (isOnnx) {
+    const bytes = new Uint8Array(await readFile(weights));
+    const metadata = readOnnxMetadata(bytes, weights);
+    const numClasses = Number(metadata['rla.num-classes']);
+    if (!Number.isInteger(numClasses) || numClasses < 1) {
       throw new UsageError(
-        stored.preprocessing !== null
-          ? `--image-size has no effect: ${values.weights} stores the preprocessing it was trained with (input ${stored.preprocessing.size}x${stored.preprocessing.size})`
-          : `--image-size only applies to --dataset imagefolder; ${datasetName} images have a fixed size`,
+        `${weights} does not say how many classes it outputs (rla.num-classes): not an rla-net export`,
       );
     }
-    const dataset = await openDataset(datasetName, {
-      data: values.data === undefined ? null : String(values.data),
-      imageSize: integerOption('image-size', values['image-size']),
-    });
-    if (dataset.classNames.length > model.numClasses) {
-      throw new UsageError(
-        `${datasetName} has ${dataset.classNames.length} classes but the model outputs ${model.numClasses}`,
-      );
-    }
-    const preprocessing = stored.preprocessing ?? dataset.preprocessing;
-    const images = firstSamples(
-      split === 'test' ? dataset.test : dataset.train,
-      integerOption('limit', values.limit),
-    );
-    model.checkInputSize(preprocessing.size, preprocessing.size);
-    loader = new DataLoader(images, {
-      batchSize: integerOption('batch-size', values['batch-size']) ?? 100,
-      shuffle: false,
-      pipeline: {
-        ops: preprocessing.eval,
-        mean: preprocessing.mean,
-        std: preprocessing.std,
-        size: preprocessing.size,
-      },
-      seed: 0,
-    });
-    const result = await evaluate(model, loader);
-    if (values.json) {
-      out(
-        JSON.stringify(
-          { model: model.registryName, dataset: datasetName, split, backend, ...result },
-          null,
-          2,
+    const session = await createInferenceSession(bytes, { threads });
+    try {
+      evaluated = await evaluateSplit(values, split, metadata, weights, numClasses, null, (loader) =>
+        evaluateLogits(loader, numClasses, (batch) =>
+          session.runNhwc(batch.x, [batch.size, batch.imageSize, batch.imageSize, 3]),
         ),
       );
-    } else {
-      out(`${model.registryName} on ${datasetName} ${split} (${result.count} images, ${backend}):`);
-      out(
-        `  top-1 ${(100 * result.top1).toFixed(2)}%  top-5 ${(100 * result.top5).toFixed(2)}%  loss ${result.loss.toFixed(4)}`,
-      );
+    } finally {
+      await session.release();
     }
-  } finally {
-    await loader?.close();
-    model.dispose();
+    evaluated.modelName = `${metadata['rla.model'] ?? weights}${metadata['rla.precision'] === 'int8' ? ' (int8)' : ''}`;
+  } else {
+    const loaded = await loadModelFile(weights, {
+      model: name,
+      options,
+      maxInflatedBytes: choices.maxInflatedBytes,
+    });
+    const { model } = loaded;
+    try {
+      checkLoadedWeights(model, weights, choices);
+      evaluated = await evaluateSplit(
+        values,
+        split,
+        loaded.report.source.info,
+        weights,
+        model.numClasses,
+        (size) => model.checkInputSize(size, size),
+        (loader) =>
+          engine === 'ort' ? evaluateOnOrt(model, loader, undefined, threads) : evaluate(model, loader),
+      );
+      evaluated.modelName = model.registryName ?? weights;
+    } finally {
+      model.dispose();
+    }
+  }
+  const { result, datasetName, modelName } = evaluated;
+  const engineName = engine === 'ort' ? 'onnxruntime' : backend;
+  if (values.json) {
+    out(
+      JSON.stringify(
+        { model: modelName, dataset: datasetName, split, backend: engineName, ...result },
+        null,
+        2,
+      ),
+    );
+  } else {
+    out(`${modelName} on ${datasetName} ${split} (${result.count} images, ${engineName}):`);
+    out(
+      `  top-1 ${(100 * result.top1).toFixed(2)}%  top-5 ${(100 * result.top5).toFixed(2)}%  loss ${result.loss.toFixed(4)}`,
+    );
   }
   return 0;
+}
+
+interface Evaluated {
+  result: EvalResult;
+  datasetName: string;
+  modelName: string;
+}
+
+/**
+ * Opens the split the weights are evaluated on (their dataset unless --dataset says otherwise), prepares its
+ * images with the stored preprocessing (else the dataset's), and scores them with `score`.
+ */
+async function evaluateSplit(
+  values: Record<string, unknown>,
+  split: 'test' | 'train',
+  info: Record<string, string | number>,
+  weights: string,
+  numClasses: number,
+  checkInputSize: ((size: number) => void) | null,
+  score: (loader: DataLoader) => Promise<EvalResult>,
+): Promise<Evaluated> {
+  const stored = trainedModelInfo(info, weights);
+  const datasetName =
+    values.dataset === undefined
+      ? typeof info.dataset === 'string'
+        ? info.dataset
+        : undefined
+      : String(values.dataset);
+  if (!datasetName)
+    throw new UsageError('--dataset is required (the weights file does not name its dataset)');
+  if (
+    values['image-size'] !== undefined &&
+    (stored.preprocessing !== null || datasetName !== 'imagefolder')
+  ) {
+    throw new UsageError(
+      stored.preprocessing !== null
+        ? `--image-size has no effect: ${weights} stores the preprocessing it was trained with (input ${stored.preprocessing.size}x${stored.preprocessing.size})`
+        : `--image-size only applies to --dataset imagefolder; ${datasetName} images have a fixed size`,
+    );
+  }
+  const dataset = await openDataset(datasetName, {
+    data: values.data === undefined ? null : String(values.data),
+    imageSize: integerOption('image-size', values['image-size'] as string | undefined),
+  });
+  if (dataset.classNames.length > numClasses) {
+    throw new UsageError(
+      `${datasetName} has ${dataset.classNames.length} classes but the model outputs ${numClasses}`,
+    );
+  }
+  const preprocessing = stored.preprocessing ?? dataset.preprocessing;
+  const images = firstSamples(
+    split === 'test' ? dataset.test : dataset.train,
+    integerOption('limit', values.limit as string | undefined),
+  );
+  checkInputSize?.(preprocessing.size);
+  const loader = new DataLoader(images, {
+    batchSize: integerOption('batch-size', values['batch-size'] as string | undefined) ?? 100,
+    shuffle: false,
+    pipeline: {
+      ops: preprocessing.eval,
+      mean: preprocessing.mean,
+      std: preprocessing.std,
+      size: preprocessing.size,
+    },
+    seed: 0,
+  });
+  try {
+    return { result: await score(loader), datasetName, modelName: String(info.model ?? '') };
+  } finally {
+    await loader.close();
+  }
 }
