@@ -14,6 +14,7 @@ import { initBackend } from '../src/engine/backend.js';
 import { createModel } from '../src/models/index.js';
 import { exportOnnx } from '../src/onnx/export.js';
 import { createInferenceSession } from '../src/onnx/session.js';
+import { quantizeModel } from '../src/quantize/quantize-model.js';
 
 /** One row of the bench JSON (`cases[]`). */
 export interface InferenceBenchCase {
@@ -32,6 +33,10 @@ export interface InferenceBenchCase {
   peakRssMb: number;
   /** Timed runs behind the median. */
   runs: number;
+  /** fp32, or int8 QDQ (rla quantize's format, calibrated here on one batch of synthetic images). */
+  precision: 'fp32' | 'int8';
+  /** Size of the .onnx file, MiB. */
+  fileMb: number;
 }
 
 export interface OrtBenchOptions {
@@ -47,6 +52,8 @@ export interface OrtBenchOptions {
   minTimeMs?: number;
   /** ...and at least this many runs (default 5). */
   minRuns?: number;
+  /** Precisions measured, each from the same model in the same run (default both). */
+  precisions?: ReadonlyArray<'fp32' | 'int8'>;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -86,37 +93,50 @@ export async function ortInferenceCases(options: OrtBenchOptions = {}): Promise<
     try {
       const macsPerImage = countMacs(model, [1, size, size, 3]);
       for (const batch of options.batches ?? [1, 16]) {
-        const onnx = exportOnnx(model, { batchSize: batch, inputSize: size });
-        const classifier = await createInferenceSession(onnx, { threads });
-        try {
-          const shape = [batch, 3, size, size];
-          const images = randomImages(batch * 3 * size * size);
-          // Warm-up: the first runs allocate the arena and prepack the weights.
-          for (let i = 0; i < 2; i++) await classifier.runNchw(images, shape);
-          const times: number[] = [];
-          const start = performance.now();
-          while (times.length < minRuns || performance.now() - start < minTimeMs) {
-            const t0 = performance.now();
-            await classifier.runNchw(images, shape);
-            times.push((performance.now() - t0) / 1000);
+        const shape = [batch, 3, size, size];
+        const images = randomImages(batch * 3 * size * size);
+        for (const precision of options.precisions ?? (['fp32', 'int8'] as const)) {
+          const exportOptions = { batchSize: batch, inputSize: size };
+          const onnx =
+            precision === 'fp32'
+              ? exportOnnx(model, exportOptions)
+              : (
+                  await quantizeModel(model, () => [{ data: images, shape }], {
+                    observer: 'minmax',
+                    exportOptions,
+                  })
+                ).bytes;
+          const classifier = await createInferenceSession(onnx, { threads });
+          try {
+            // Warm-up: the first runs allocate the arena and prepack the weights.
+            for (let i = 0; i < 2; i++) await classifier.runNchw(images, shape);
+            const times: number[] = [];
+            const start = performance.now();
+            while (times.length < minRuns || performance.now() - start < minTimeMs) {
+              const t0 = performance.now();
+              await classifier.runNchw(images, shape);
+              times.push((performance.now() - t0) / 1000);
+            }
+            const imgPerSec = batch / median(times);
+            const row: InferenceBenchCase = {
+              case: `infer-${name}-b${batch}`,
+              engine: 'ort',
+              workers: 1,
+              threads,
+              imgPerSec: Number(imgPerSec.toFixed(2)),
+              gflops: Number(((2 * macsPerImage * imgPerSec) / 1e9).toFixed(1)),
+              peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+              runs: times.length,
+              precision,
+              fileMb: Number((onnx.length / 2 ** 20).toFixed(1)),
+            };
+            log(
+              `${row.case} ort ${precision} ${threads} threads: ${row.imgPerSec} img/s, ${row.gflops} GFLOP/s (${row.runs} runs)`,
+            );
+            cases.push(row);
+          } finally {
+            await classifier.release();
           }
-          const imgPerSec = batch / median(times);
-          const row: InferenceBenchCase = {
-            case: `infer-${name}-b${batch}`,
-            engine: 'ort',
-            workers: 1,
-            threads,
-            imgPerSec: Number(imgPerSec.toFixed(2)),
-            gflops: Number(((2 * macsPerImage * imgPerSec) / 1e9).toFixed(1)),
-            peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
-            runs: times.length,
-          };
-          log(
-            `${row.case} ort ${threads} threads: ${row.imgPerSec} img/s, ${row.gflops} GFLOP/s (${row.runs} runs)`,
-          );
-          cases.push(row);
-        } finally {
-          await classifier.release();
         }
       }
     } finally {

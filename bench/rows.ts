@@ -22,6 +22,8 @@ export interface BenchRow {
   cpuSecondsPerRun?: number;
   /** Throughput relative to official PyTorch (2 threads) on the peers' machine. */
   vsPytorch: number;
+  /** Numeric precision of the model (ort inference cases: each runs as fp32 and as int8 QDQ). */
+  precision?: 'fp32' | 'int8';
   /** 1-minute load average when the case started (2 means both cores already busy). */
   loadAvg?: number;
 }

@@ -134,8 +134,8 @@ function plan(options: Options): { runs: RunSpec[]; skipped: SkippedRow[] } {
   return { runs, skipped };
 }
 
-/** Runs one measurement in a child process; resolves with its row or the reason it failed. */
-function runChild(run: RunSpec): Promise<BenchRow | string> {
+/** Runs one measurement in a child process; resolves with its rows (ort inference: fp32 and int8) or the reason it failed. */
+function runChild(run: RunSpec): Promise<BenchRow[] | string> {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(run)], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -149,12 +149,12 @@ function runChild(run: RunSpec): Promise<BenchRow | string> {
       stderr += chunk;
     });
     child.on('close', (code) => {
-      const line = stdout
+      const rows = stdout
         .trim()
         .split('\n')
-        .reverse()
-        .find((l) => l.startsWith('{'));
-      if (code === 0 && line) resolvePromise(JSON.parse(line) as BenchRow);
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as BenchRow);
+      if (code === 0 && rows.length > 0) resolvePromise(rows);
       else {
         const message = stderr.split('\n').find((l) => /Error|error|Aborted/.test(l)) ?? `exit code ${code}`;
         resolvePromise(`failed: ${message.trim()}`);
@@ -166,24 +166,24 @@ function runChild(run: RunSpec): Promise<BenchRow | string> {
 /** Child mode: measure one RunSpec and print its row as JSON. */
 async function child(run: RunSpec): Promise<void> {
   const spec = CASES.find((c) => c.name === run.case)!;
-  let row: BenchRow;
+  let rows: BenchRow[];
   if (run.engine === 'ort' && spec.kind === 'train') {
     const { runOrtTrainCase } = await import('./ort-train-runner.js');
-    row = await runOrtTrainCase(spec, run);
+    rows = [await runOrtTrainCase(spec, run)];
   } else if (run.engine === 'ort') {
     const { ortInferenceCases } = await import('./ort-cases.js');
-    const [ort] = await ortInferenceCases({
+    const measured = await ortInferenceCases({
       models: [spec.model],
       batches: [spec.batch],
       minRuns: run.minRuns,
       minTimeMs: run.budgetSeconds * 1000,
     });
-    row = { ...ort, vsPytorch: Number((ort.imgPerSec / spec.pytorch).toFixed(3)) };
+    rows = measured.map((ort) => ({ ...ort, vsPytorch: Number((ort.imgPerSec / spec.pytorch).toFixed(3)) }));
   } else {
     const { runTfjsCase } = await import('./tfjs-runner.js');
-    row = await runTfjsCase(spec, run);
+    rows = [await runTfjsCase(spec, run)];
   }
-  process.stdout.write(`${JSON.stringify(row)}\n`);
+  for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -201,10 +201,10 @@ async function main(argv: string[]): Promise<void> {
       skipped.push({ case: run.case, engine: run.engine, workers: run.workers, reason: result });
       process.stderr.write(` ${result}\n`);
     } else {
-      cases.push(result);
-      process.stderr.write(
-        ` ${result.imgPerSec} img/s, ${result.gflops} GFLOP/s, ${result.vsPytorch}x PyTorch (${result.runs} runs)\n`,
-      );
+      cases.push(...result);
+      const line = (row: BenchRow) =>
+        `${row.precision ? `${row.precision} ` : ''}${row.imgPerSec} img/s, ${row.gflops} GFLOP/s, ${row.vsPytorch}x PyTorch (${row.runs} runs)`;
+      process.stderr.write(` ${result.map(line).join('; ')}\n`);
     }
   }
   for (const s of skipped)

@@ -73,7 +73,7 @@ export async function calibrate(
   graph: GraphProto,
   batches: AsyncIterable<CalibrationBatch> | Iterable<CalibrationBatch>,
   options: CalibrationOptions,
-): Promise<{ ranges: Map<string, TensorRange>; images: number }> {
+): Promise<{ ranges: Map<string, TensorRange>; images: number; shapes: Map<string, number[]> }> {
   const targets = calibrationTargets(graph);
   const inputs = new Set(graph.inputs.map((i) => i.name));
   const runtime = await loadOnnxRuntime();
@@ -86,6 +86,7 @@ export async function calibrate(
   const observers = new Map<string, Observer>(
     targets.map((name) => [name, createObserver(options.observer)]),
   );
+  const shapes = new Map<string, number[]>();
   let images = 0;
   try {
     for await (const batch of batches) {
@@ -99,7 +100,10 @@ export async function calibrate(
         const values = inputs.has(name) ? batch.data : (results[name]?.data as Float32Array | undefined);
         if (!values) throw new Error(`calibration: the graph gave no ${name}`);
         observers.get(name)?.observe(values);
-        if (images === 0) sample.set(name, values.slice(0, Math.round(values.length * sampled)));
+        if (images === 0) {
+          sample.set(name, values.slice(0, Math.round(values.length * sampled)));
+          shapes.set(name, inputs.has(name) ? batch.shape : [...(results[name]?.dims ?? [])]);
+        }
       }
       if (images === 0) options.sample?.(sample);
       images += batch.shape[0];
@@ -108,5 +112,9 @@ export async function calibrate(
     await session.release();
   }
   if (images === 0) throw new Error('calibration: the calibration set gave no images');
-  return { ranges: new Map([...observers].map(([name, observer]) => [name, observer.range()])), images };
+  return {
+    ranges: new Map([...observers].map(([name, observer]) => [name, observer.range()])),
+    images,
+    shapes,
+  };
 }

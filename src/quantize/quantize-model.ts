@@ -9,11 +9,12 @@
  * layer by layer in isolation, so one layer's error does not blame the layers after it.
  */
 import type { ClassifierModel } from '../models/classifier.js';
-import { buildOnnxModel } from '../onnx/export.js';
+import { buildOnnxModel, type ExportOnnxOptions } from '../onnx/export.js';
 import { DataType, encodeModel, type GraphProto, type TensorProto } from '../onnx/onnx-proto.js';
 import { type CalibrationBatch, calibrate } from './calibrate.js';
 import type { ObserverKind } from './observers.js';
 import { activationQuantization, quantizeGraph, quantizeWeights, type TensorRange } from './qdq.js';
+import { splitConcatLayers } from './split-concat.js';
 
 export interface QuantizeOptions {
   /** How activation ranges are chosen (default 'percentile'). */
@@ -24,6 +25,8 @@ export interface QuantizeOptions {
   threads?: number;
   /** Extra metadata for the file (a trained model's preprocessing, classes, dataset). */
   metadata?: Record<string, string>;
+  /** Fixed batch or input size of the exported graph (default: any batch, any size; BN is always folded). */
+  exportOptions?: Pick<ExportOnnxOptions, 'batchSize' | 'inputSize' | 'dynamicBatch'>;
 }
 
 export interface LayerSensitivity {
@@ -97,6 +100,16 @@ export function layerSensitivities(
   return layers.sort((a, b) => b.sensitivity - a.sensitivity);
 }
 
+/** The first batch of `batches` alone. */
+async function* firstOf(
+  batches: AsyncIterable<CalibrationBatch> | Iterable<CalibrationBatch>,
+): AsyncGenerator<CalibrationBatch> {
+  for await (const batch of batches) {
+    yield batch;
+    return;
+  }
+}
+
 /** The int8 QDQ ONNX model of `model`, calibrated on `batches` (NCHW float32, already preprocessed). */
 export async function quantizeModel(
   model: ClassifierModel,
@@ -108,19 +121,28 @@ export async function quantizeModel(
   if (!Number.isInteger(keepCount) || keepCount < 0) {
     throw new Error(`keepFloat must be a non-negative integer, got ${keepCount}`);
   }
-  const proto = buildOnnxModel(model, { dynamicBatch: true, foldBatchNorm: true });
+  const proto = buildOnnxModel(model, {
+    ...(options.exportOptions ?? { dynamicBatch: true }),
+    foldBatchNorm: true,
+  });
   const encode = (graph: GraphProto) => encodeModel({ ...proto, graph });
+  // Channel counts from one batch, then the RLA concatenations split (split-concat.ts), then calibration.
+  const probe = await calibrate(encode, proto.graph, firstOf(batches()), {
+    observer: 'minmax',
+    threads: options.threads,
+  });
+  const split = splitConcatLayers(proto.graph, (value) => probe.shapes.get(value)?.[1]);
   let sample: ReadonlyMap<string, Float32Array> = new Map();
-  const { ranges, images } = await calibrate(encode, proto.graph, batches(), {
+  const { ranges, images } = await calibrate(encode, split, batches(), {
     observer,
     threads: options.threads,
     sample: (values) => {
       sample = values;
     },
   });
-  const layers = layerSensitivities(proto.graph, ranges, sample);
+  const layers = layerSensitivities(split, ranges, sample);
   const keptFloat = layers.slice(0, keepCount).map((layer) => layer.node);
-  const graph = quantizeGraph(proto.graph, ranges, { keepFloat: new Set(keptFloat) });
+  const graph = quantizeGraph(split, ranges, { keepFloat: new Set(keptFloat) });
   const bytes = encodeModel({
     ...proto,
     graph,

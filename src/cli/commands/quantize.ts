@@ -7,7 +7,8 @@ import { firstSamples } from '../../data/dataset.js';
 import { DataLoader } from '../../data/loader.js';
 import { DATASET_NAMES, openDataset } from '../../data/sources.js';
 import { initBackend } from '../../engine/backend.js';
-import { nchwFromNhwc } from '../../onnx/session.js';
+import { createInferenceSession, nchwFromNhwc } from '../../onnx/session.js';
+import { type Agreement, compareTop1 } from '../../quantize/agreement.js';
 import type { CalibrationBatch } from '../../quantize/calibrate.js';
 import { OBSERVER_KINDS, type ObserverKind } from '../../quantize/observers.js';
 import { quantizeModel } from '../../quantize/quantize-model.js';
@@ -22,6 +23,8 @@ import {
   weightsChoicesFrom,
 } from '../weights-args.js';
 
+const percent = (fraction: number) => `${(100 * fraction).toFixed(2)}%`;
+
 export const QUANTIZE_USAGE = `usage: rla quantize --weights FILE -o MODEL.int8.onnx [options]
   Static int8 quantization (ONNX QDQ: per-channel symmetric int8 weights, per-tensor uint8 activations,
   BatchNorm folded), calibrated on the first --samples images of the calibration dataset's train split.
@@ -32,6 +35,7 @@ export const QUANTIZE_USAGE = `usage: rla quantize --weights FILE -o MODEL.int8.
   --samples N          calibration images (default 512)
   --observer O         ${OBSERVER_KINDS.join(' | ')} (default percentile): how activation ranges are chosen
   --keep-fp32 N        keep the N most sensitive conv/linear layers in float32 (default 0)
+  --check N            compare float32 and int8 top-1 on the first N test images (default 1000; 0: skip)
   --batch-size N       calibration batch size (default 32)
   --threads N          ONNX Runtime threads
 ${MODEL_OPTIONS_HELP}
@@ -50,6 +54,7 @@ export async function quantizeCommand(argv: string[], out: (line: string) => voi
       observer: { type: 'string' },
       'keep-fp32': { type: 'string' },
       'batch-size': { type: 'string' },
+      check: { type: 'string' },
       threads: { type: 'string' },
       ...MODEL_OPTIONS,
       ...WEIGHTS_OPTIONS,
@@ -80,7 +85,9 @@ export async function quantizeCommand(argv: string[], out: (line: string) => voi
     maxInflatedBytes: choices.maxInflatedBytes,
   });
   const { model } = loaded;
+  const check = integerOption('check', values.check) ?? 1000;
   let loader: DataLoader | null = null;
+  let checkLoader: DataLoader | null = null;
   try {
     checkLoadedWeights(model, weights, choices);
     const info = loaded.report.source.info;
@@ -129,12 +136,39 @@ export async function quantizeCommand(argv: string[], out: (line: string) => voi
       },
     });
     await writeFileAtomic(String(values.output), result.bytes);
+    let agreement: Agreement | null = null;
+    if (check > 0) {
+      checkLoader = new DataLoader(firstSamples(dataset.test, check), {
+        batchSize: 100,
+        shuffle: false,
+        pipeline: {
+          ops: preprocessing.eval,
+          mean: preprocessing.mean,
+          std: preprocessing.std,
+          size: preprocessing.size,
+        },
+        seed: 0,
+      });
+      const float32 = await createInferenceSession(model, { threads });
+      const quantized = await createInferenceSession(result.bytes, { threads });
+      try {
+        agreement = await compareTop1(float32, quantized, checkLoader);
+      } finally {
+        await Promise.all([float32.release(), quantized.release()]);
+      }
+    }
     const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
     out(
       `${model.registryName}: wrote ${values.output} (int8, ${mib(result.bytes.length)} MiB = ` +
         `${(result.bytes.length / result.floatBytes).toFixed(2)}x the float32 export's ${mib(result.floatBytes)} MiB), ` +
         `calibrated on ${result.images} ${datasetName} train images (${observer})`,
     );
+    if (agreement) {
+      out(
+        `on the first ${agreement.count} ${datasetName} test images: top-1 float32 ${percent(agreement.floatTop1)}, ` +
+          `int8 ${percent(agreement.quantizedTop1)}, same top-1 class for ${percent(agreement.top1Agreement)} of images`,
+      );
+    }
     out('most sensitive layers (relative error on weight, input):');
     for (const layer of result.layers.slice(0, Math.max(5, keepFloat))) {
       const kept = result.keptFloat.includes(layer.node) ? '  [kept in float32]' : '';
@@ -144,6 +178,7 @@ export async function quantizeCommand(argv: string[], out: (line: string) => voi
     }
   } finally {
     await loader?.close();
+    await checkLoader?.close();
     model.dispose();
   }
   return 0;
