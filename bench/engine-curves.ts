@@ -5,6 +5,7 @@
  *   node dist/bench/engine-curves.js [steps]
  */
 import { DataLoader } from '../src/data/loader.js';
+import { evaluationPipeline } from '../src/data/sample-pipeline.js';
 import { openDataset } from '../src/data/sources.js';
 import { initBackend } from '../src/engine/backend.js';
 import { createModel } from '../src/models/index.js';
@@ -20,12 +21,7 @@ async function losses(engine: 'ort' | 'tfjs', steps: number): Promise<number[]> 
   const loader = new DataLoader(data.train, {
     batchSize: recipe.batchSize as number,
     shuffle: true,
-    pipeline: {
-      ops: preprocessing.eval,
-      mean: preprocessing.mean,
-      std: preprocessing.std,
-      size: preprocessing.size,
-    },
+    pipeline: evaluationPipeline(preprocessing),
     seed: 0,
   });
   const model = createModel('rla_resnet50', { ...recipe.modelOptions, numClasses: 10, seed: 0 });

@@ -4,7 +4,7 @@
  */
 import { Rng } from '../nn/init.js';
 import type { RawImage } from './image.js';
-import { writeNormalized } from './preprocessing.js';
+import { type Preprocessing, writeNormalized } from './preprocessing.js';
 import { applyTransforms, type TransformOp } from './transforms.js';
 
 /** Everything a worker needs to prepare samples (structured-clone friendly). */
@@ -14,6 +14,12 @@ export interface PipelineSpec {
   std: [number, number, number];
   /** Side of the square output. */
   size: number;
+}
+
+/** The deterministic evaluation pipeline of `preprocessing` (what eval, predict and calibration apply). */
+export function evaluationPipeline(preprocessing: Preprocessing): PipelineSpec {
+  const { mean, std, size } = preprocessing;
+  return { ops: preprocessing.eval, mean, std, size };
 }
 
 /** Transforms `image` with the generator seeded by `seed` and writes it as sample `slot` of `out`. */

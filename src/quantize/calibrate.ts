@@ -7,23 +7,11 @@ import { ONNX_INPUT } from '../onnx/export.js';
 import type { GraphProto } from '../onnx/onnx-proto.js';
 import { loadOnnxRuntime } from '../onnx/session.js';
 import { createObserver, type Observer, type ObserverKind } from './observers.js';
-import type { TensorRange } from './qdq.js';
+import { ABSORBED_ACTIVATIONS, QUANTIZED_OPS, type TensorRange } from './qdq.js';
 import { integerValues } from './value-types.js';
 
 /** Op types whose inputs and outputs may be quantized, and the activations absorbed after them. */
-const OBSERVED_OPS = new Set([
-  'Conv',
-  'Gemm',
-  'Add',
-  'Mul',
-  'Concat',
-  'MaxPool',
-  'AveragePool',
-  'GlobalAveragePool',
-  'Sigmoid',
-  'Relu',
-  'Clip',
-]);
+const OBSERVED_OPS = new Set([...QUANTIZED_OPS, ...ABSORBED_ACTIVATIONS]);
 
 /** The float activations calibration observes: inputs and outputs of the ops `quantizeGraph` may quantize. */
 export function calibrationTargets(graph: GraphProto): string[] {

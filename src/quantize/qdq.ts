@@ -22,7 +22,7 @@ export interface QdqOptions {
 }
 
 /** Op types quantized (their float inputs and outputs get a quantize/dequantize pair). */
-const QUANTIZED_OPS = new Set([
+export const QUANTIZED_OPS = new Set([
   'Conv',
   'Gemm',
   'Add',
@@ -36,7 +36,7 @@ const QUANTIZED_OPS = new Set([
 /** Ops whose output keeps their input's quantization (ONNX Runtime then runs them on uint8 directly). */
 const SAME_RANGE_OPS = new Set(['MaxPool']);
 /** Activations a preceding quantized op absorbs. */
-const ABSORBED_ACTIVATIONS = new Set(['Relu', 'Clip']);
+export const ABSORBED_ACTIVATIONS = new Set(['Relu', 'Clip']);
 
 /** uint8 scale and zero point of a range (widened to include 0, as integer kernels need 0 exactly). */
 export function activationQuantization(range: TensorRange): { scale: number; zeroPoint: number } {
@@ -236,13 +236,7 @@ function quantizeWeightInput(
   const q = constant(`${name}:q`, DataType.INT8, weight.dims, values);
   const scale = constant(`${name}:scale`, DataType.FLOAT, [channels], scales);
   const zero = constant(`${name}:zero_point`, DataType.INT8, [channels], new Int8Array(channels));
-  nodes.push({
-    opType: 'DequantizeLinear',
-    name: `${name}/DequantizeLinear`,
-    inputs: [q, scale, zero],
-    outputs: [output],
-    attributes: { axis: { kind: 'int', value: 0 } },
-  });
+  nodes.push(perChannelDequantize(name, [q, scale, zero], output));
   return output;
 }
 
@@ -269,12 +263,17 @@ function quantizeBiasInput(
   const scale = constant(`${key}:scale`, DataType.FLOAT, [bias.length], scales);
   const zero = constant(`${key}:zero_point`, DataType.INT32, [bias.length], new Int32Array(bias.length));
   const output = `${key}:dq`;
-  nodes.push({
+  nodes.push(perChannelDequantize(key, [q, scale, zero], output));
+  return output;
+}
+
+/** DequantizeLinear of a per-output-channel (axis 0) constant. */
+function perChannelDequantize(name: string, inputs: string[], output: string): NodeProto {
+  return {
     opType: 'DequantizeLinear',
-    name: `${key}/DequantizeLinear`,
-    inputs: [q, scale, zero],
+    name: `${name}/DequantizeLinear`,
+    inputs,
     outputs: [output],
     attributes: { axis: { kind: 'int', value: 0 } },
-  });
-  return output;
+  };
 }

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { loadModelFile } from '../../checkpoint/model-file.js';
 import { firstSamples } from '../../data/dataset.js';
 import { DataLoader } from '../../data/loader.js';
+import { evaluationPipeline } from '../../data/sample-pipeline.js';
 import { DATASET_NAMES, openDataset } from '../../data/sources.js';
 import { initBackend } from '../../engine/backend.js';
 import { readOnnxMetadata } from '../../onnx/read-metadata.js';
@@ -199,12 +200,7 @@ async function evaluateSplit(
   const loader = new DataLoader(images, {
     batchSize: integerOption('batch-size', values['batch-size'] as string | undefined) ?? 100,
     shuffle: false,
-    pipeline: {
-      ops: preprocessing.eval,
-      mean: preprocessing.mean,
-      std: preprocessing.std,
-      size: preprocessing.size,
-    },
+    pipeline: evaluationPipeline(preprocessing),
     seed: 0,
   });
   try {

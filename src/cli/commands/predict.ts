@@ -9,7 +9,7 @@ import { loadModelFile } from '../../checkpoint/model-file.js';
 import { decodeImage } from '../../data/decode.js';
 import { type RawImage, toGrayscale } from '../../data/image.js';
 import { imagenetPreprocessing, type Preprocessing } from '../../data/preprocessing.js';
-import { prepareSample } from '../../data/sample-pipeline.js';
+import { evaluationPipeline, prepareSample } from '../../data/sample-pipeline.js';
 import { centerCrop, resizeShorter } from '../../data/transforms.js';
 import { initBackend } from '../../engine/backend.js';
 import { trainedModelInfo } from '../../train/model-file.js';
@@ -79,12 +79,7 @@ export async function predictCommand(argv: string[], out: (line: string) => void
     const preprocessing = stored.preprocessing ?? imagenetPreprocessing();
     const classNames = stored.classNames ?? Array.from({ length: model.numClasses }, (_, i) => `class ${i}`);
     const top = Math.min(integerOption('top', values.top) ?? 5, model.numClasses);
-    const spec = {
-      ops: preprocessing.eval,
-      mean: preprocessing.mean,
-      std: preprocessing.std,
-      size: preprocessing.size,
-    };
+    const spec = evaluationPipeline(preprocessing);
     model.checkInputSize(spec.size, spec.size);
     model.eval();
     const results: Array<{

@@ -5,6 +5,7 @@
 import { loadModelFile } from '../../checkpoint/model-file.js';
 import { firstSamples } from '../../data/dataset.js';
 import { DataLoader } from '../../data/loader.js';
+import { evaluationPipeline } from '../../data/sample-pipeline.js';
 import { DATASET_NAMES, openDataset } from '../../data/sources.js';
 import { initBackend } from '../../engine/backend.js';
 import { createInferenceSession, nchwFromNhwc } from '../../onnx/session.js';
@@ -107,12 +108,7 @@ export async function quantizeCommand(argv: string[], out: (line: string) => voi
     loader = new DataLoader(images, {
       batchSize: integerOption('batch-size', values['batch-size']) ?? 32,
       shuffle: false,
-      pipeline: {
-        ops: preprocessing.eval,
-        mean: preprocessing.mean,
-        std: preprocessing.std,
-        size: preprocessing.size,
-      },
+      pipeline: evaluationPipeline(preprocessing),
       seed: 0,
     });
     const calibrationLoader = loader;
@@ -141,12 +137,7 @@ export async function quantizeCommand(argv: string[], out: (line: string) => voi
       checkLoader = new DataLoader(firstSamples(dataset.test, check), {
         batchSize: 100,
         shuffle: false,
-        pipeline: {
-          ops: preprocessing.eval,
-          mean: preprocessing.mean,
-          std: preprocessing.std,
-          size: preprocessing.size,
-        },
+        pipeline: evaluationPipeline(preprocessing),
         seed: 0,
       });
       const float32 = await createInferenceSession(model, { threads });
