@@ -78,3 +78,14 @@ export function readOnnxMetadata(bytes: Uint8Array, fileName = 'model.onnx'): Re
   }
   return metadata;
 }
+
+/** The class count an rla-net export records (`rla.num-classes`); an error for other ONNX files. */
+export function exportedClassCount(metadata: Record<string, string>, fileName: string): number {
+  const count = Number(metadata['rla.num-classes']);
+  if (!Number.isInteger(count) || count < 1) {
+    throw new Error(
+      `${fileName} does not say how many classes it outputs (rla.num-classes): not an rla-net export`,
+    );
+  }
+  return count;
+}

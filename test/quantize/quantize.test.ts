@@ -20,7 +20,7 @@ import { createObserver } from '../../src/quantize/observers.js';
 import { activationQuantization, quantizeGraph, quantizeWeights } from '../../src/quantize/qdq.js';
 import { quantizeModel } from '../../src/quantize/quantize-model.js';
 import { splitConcatLayers } from '../../src/quantize/split-concat.js';
-import { tempDir } from '../data/_files.js';
+import { patternRgb, pngBytes, tempDir } from '../data/_files.js';
 import { calibrateBatchNorm, expectClose, logitsTolerance, testImages } from '../onnx/helpers/ort.js';
 
 const SMALL = { layers: [1, 1, 1, 1], widthPerGroup: 4, rlaChannel: 8, numClasses: 10, seed: 3 };
@@ -247,6 +247,15 @@ describe('int8 quantization', () => {
     const result = JSON.parse(printed.join('\n'));
     assert.equal(result.count, 20);
     assert.equal(result.model, 'rla_resnet50 (int8)');
+    const image = join(dir, 'photo.png');
+    writeFileSync(image, pngBytes(patternRgb(1, 32, 32), 32, 32));
+    printed.length = 0;
+    assert.equal(await main(['predict', image, '--weights', output, '--json', '--top', '3'], out), 0);
+    const [prediction] = JSON.parse(printed.join('\n'));
+    assert.equal(prediction.top.length, 3);
+    const total = prediction.top.reduce((sum: number, t: { probability: number }) => sum + t.probability, 0);
+    assert.ok(total > 0 && total <= 1 + 1e-6, 'softmax probabilities');
+    assert.match(prediction.top[0].class, /^[A-Z][a-z]/, 'Fashion-MNIST class names from the file');
 
     const errors: string[] = [];
     const consoleError = console.error;

@@ -10,7 +10,7 @@ import { DataLoader } from '../../data/loader.js';
 import { evaluationPipeline } from '../../data/sample-pipeline.js';
 import { DATASET_NAMES, openDataset } from '../../data/sources.js';
 import { initBackend } from '../../engine/backend.js';
-import { readOnnxMetadata } from '../../onnx/read-metadata.js';
+import { exportedClassCount, readOnnxMetadata } from '../../onnx/read-metadata.js';
 import { createInferenceSession } from '../../onnx/session.js';
 import { type EvalResult, evaluate, evaluateLogits } from '../../train/evaluate.js';
 import { trainedModelInfo } from '../../train/model-file.js';
@@ -84,12 +84,7 @@ export async function evalCommand(argv: string[], out: (line: string) => void): 
   if (isOnnx) {
     const bytes = new Uint8Array(await readFile(weights));
     const metadata = readOnnxMetadata(bytes, weights);
-    const numClasses = Number(metadata['rla.num-classes']);
-    if (!Number.isInteger(numClasses) || numClasses < 1) {
-      throw new UsageError(
-        `${weights} does not say how many classes it outputs (rla.num-classes): not an rla-net export`,
-      );
-    }
+    const numClasses = exportedClassCount(metadata, weights);
     const session = await createInferenceSession(bytes, { threads });
     try {
       evaluated = await evaluateSplit(values, split, metadata, weights, numClasses, null, (loader) =>

@@ -12,6 +12,8 @@ import { imagenetPreprocessing, type Preprocessing } from '../../data/preprocess
 import { evaluationPipeline, prepareSample } from '../../data/sample-pipeline.js';
 import { centerCrop, resizeShorter } from '../../data/transforms.js';
 import { initBackend } from '../../engine/backend.js';
+import { exportedClassCount, readOnnxMetadata } from '../../onnx/read-metadata.js';
+import { createInferenceSession } from '../../onnx/session.js';
 import { trainedModelInfo } from '../../train/model-file.js';
 import { BACKEND_OPTION, backendOption, integerOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';
@@ -24,7 +26,8 @@ import {
 
 /** `rla predict --help`. */
 export const PREDICT_USAGE = `usage: rla predict <image...> --weights FILE [options]
-  --weights FILE       .safetensors (from rla train/convert) or an official .pth / .pth.tar
+  --weights FILE       .safetensors (from rla train/convert), an official .pth / .pth.tar, or an .onnx model
+                       (from rla export-onnx / quantize, run on ONNX Runtime)
   --top N              classes to show per image (default 5)
   --json               print the predictions as JSON
 ${MODEL_OPTIONS_HELP}
@@ -66,22 +69,18 @@ export async function predictCommand(argv: string[], out: (line: string) => void
     throw new UsageError(`need --weights and at least one image\n\n${PREDICT_USAGE}`);
   }
   await initBackend({ backend: backendOption(values.backend) });
-  const { model: name, options } = modelOptionsFrom(values);
-  const choices = weightsChoicesFrom(values);
-  const { model, report } = await loadModelFile(String(values.weights), {
-    model: name,
-    options,
-    maxInflatedBytes: choices.maxInflatedBytes,
-  });
+  const weights = String(values.weights);
+  const classifier = weights.toLowerCase().endsWith('.onnx')
+    ? await openOnnxClassifier(weights)
+    : await openModelClassifier(weights, values);
   try {
-    checkLoadedWeights(model, String(values.weights), choices);
-    const stored = trainedModelInfo(report.source.info, String(values.weights));
+    const stored = trainedModelInfo(classifier.info, weights);
     const preprocessing = stored.preprocessing ?? imagenetPreprocessing();
-    const classNames = stored.classNames ?? Array.from({ length: model.numClasses }, (_, i) => `class ${i}`);
-    const top = Math.min(integerOption('top', values.top) ?? 5, model.numClasses);
+    const { numClasses } = classifier;
+    const classNames = stored.classNames ?? Array.from({ length: numClasses }, (_, i) => `class ${i}`);
+    const top = Math.min(integerOption('top', values.top) ?? 5, numClasses);
     const spec = evaluationPipeline(preprocessing);
-    model.checkInputSize(spec.size, spec.size);
-    model.eval();
+    classifier.checkInputSize(spec.size);
     const results: Array<{
       image: string;
       top: Array<{ class: string; index: number; probability: number }>;
@@ -96,9 +95,7 @@ export async function predictCommand(argv: string[], out: (line: string) => void
       );
       const x = new Float32Array(spec.size * spec.size * 3);
       prepareSample(image, 0, spec, x, 0, path);
-      const probabilities = tf.tidy(() =>
-        tf.softmax(model.forward(tf.tensor4d(x, [1, spec.size, spec.size, 3]))).dataSync(),
-      );
+      const probabilities = softmax(await classifier.logits(x, spec.size));
       const ranked = Array.from(probabilities, (probability, index) => ({ index, probability }))
         .sort((a, b) => b.probability - a.probability)
         .slice(0, top)
@@ -119,7 +116,67 @@ export async function predictCommand(argv: string[], out: (line: string) => void
       }
     }
   } finally {
-    model.dispose();
+    await classifier.release();
   }
   return 0;
+}
+
+/** What predict needs of a model, whichever engine runs it. */
+interface Classifier {
+  /** Metadata: the trained model's preprocessing, classes, dataset. */
+  info: Record<string, string | number>;
+  numClasses: number;
+  checkInputSize(size: number): void;
+  /** Logits of one NHWC image of side `size`. */
+  logits(x: Float32Array, size: number): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+/** A weights file's model on TF.js. */
+async function openModelClassifier(weights: string, values: Record<string, unknown>): Promise<Classifier> {
+  const { model: name, options } = modelOptionsFrom(values);
+  const choices = weightsChoicesFrom(values);
+  const { model, report } = await loadModelFile(weights, {
+    model: name,
+    options,
+    maxInflatedBytes: choices.maxInflatedBytes,
+  });
+  try {
+    checkLoadedWeights(model, weights, choices);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  model.eval();
+  return {
+    info: report.source.info,
+    numClasses: model.numClasses,
+    checkInputSize: (size) => model.checkInputSize(size, size),
+    logits: async (x, size) =>
+      tf.tidy(() => model.forward(tf.tensor4d(x, [1, size, size, 3])).dataSync() as Float32Array),
+    release: async () => model.dispose(),
+  };
+}
+
+/** An .onnx model (rla export-onnx / quantize) on ONNX Runtime; its metadata says how to prepare images. */
+async function openOnnxClassifier(path: string): Promise<Classifier> {
+  const bytes = new Uint8Array(await readFile(path));
+  const info = readOnnxMetadata(bytes, path);
+  const numClasses = exportedClassCount(info, path);
+  const session = await createInferenceSession(bytes);
+  return {
+    info,
+    numClasses,
+    checkInputSize: () => {},
+    logits: (x, size) => session.runNhwc(x, [1, size, size, 3]),
+    release: () => session.release(),
+  };
+}
+
+/** Probabilities of logits (max subtracted first, so large logits do not overflow). */
+function softmax(logits: Float32Array): Float32Array {
+  const max = logits.reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY);
+  const exps = logits.map((v) => Math.exp(v - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((v) => v / sum);
 }
