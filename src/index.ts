@@ -41,9 +41,8 @@ export type {
   CifarRLAActivation,
   CifarRLAConfig,
   CifarRLAEntry,
-  CifarRLAInput,
 } from './layers/cifar/rla-options.js';
-export type { RLAInput, RLAUpdateRule } from './layers/rla-update.js';
+export type { RLAHead, RLAInput, RLAUpdateRule } from './layers/rla-update.js';
 export { CIFAR_RLA_DEFAULTS } from './models/cifar/cifar-family.js';
 export { CifarDenseNet, type CifarDenseNetConfig } from './models/cifar/densenet.js';
 export { CifarPreActResNet, type CifarPreActResNetConfig } from './models/cifar/preact-resnet.js';

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConvBNReLU6 } from '../layers/conv-bn-relu6.js';
 import { RLAInvertedResidual } from '../layers/inverted-residual.js';
 import { MobileNetClassifier } from '../layers/mobilenet-classifier.js';
-import { type RLAState, rlaUpdate } from '../layers/rla-update.js';
+import { initialRLAState, type RLAState, rlaUpdate } from '../layers/rla-update.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import { Conv2d } from '../nn/conv.js';
 import { Rng } from '../nn/init.js';
@@ -107,7 +107,7 @@ export class RLAMobileNetV2 extends ClassifierModel {
     let x = this.conv1.forward(input);
     sink?.('stem.x', x);
     const [n, height, width] = x.shape;
-    let state: RLAState = { h: tf.zeros([n, height, width, this.config.rlaChannel]) };
+    let state: RLAState = initialRLAState('add-before', [n, height, width, this.config.rlaChannel]);
     this.stages.items.forEach((stage, j) => {
       const convOut = this.conv_outs.at(j);
       const recurrent = this.recurrentConvs.at(this.recurrentIndex[j]);

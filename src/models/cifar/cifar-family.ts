@@ -4,7 +4,7 @@
  * are our designs, derived in docs/cifar.md, so they have no official file. 10 classes by default
  * (`numClasses: 100` for CIFAR-100); `rla info` counts them at 32x32; trainers use the paper's CIFAR recipe.
  */
-import type { CifarRLAConfig, CifarRLAInput } from '../../layers/cifar/rla-options.js';
+import type { CifarRLAConfig } from '../../layers/cifar/rla-options.js';
 import { type ModelEntry, type ModelOptionName, type ModelOptions, registerModel } from '../registry.js';
 import { CifarDenseNet } from './densenet.js';
 import { CifarPreActResNet } from './preact-resnet.js';
@@ -43,8 +43,7 @@ function rlaConfig(defaults: CifarRLAConfig, options: ModelOptions): CifarRLACon
   return {
     ...defaults,
     rlaChannel: options.rlaChannel ?? defaults.rlaChannel,
-    // Checked against the CIFAR design space by CifarRLAPath (the registry type is the ResNet family's).
-    input: (options.rlaInput as CifarRLAInput | undefined) ?? defaults.input,
+    input: options.rlaInput ?? defaults.input,
   };
 }
 

@@ -114,19 +114,19 @@ export class CifarPreActResNet extends ClassifierModel {
   protected runBackbone(input: tf.Tensor4D, sink?: IntermediateSink): BackboneFeatures {
     let x = this.conv1.forward(input);
     sink?.('stem.x', x);
-    let h = this.rla ? this.rla.initialState(x) : null;
+    let state = this.rla ? this.rla.initialState(x) : null;
     this.stages.items.forEach((stage, s) => {
       stage.items.forEach((block, b) => {
-        const step = block.forward(x, h);
+        const step = block.forward(x, state);
         x = step.out;
-        if (this.rla) h = this.rla.update(s, b, step);
+        if (this.rla) state = this.rla.update(s, b, step);
         const name = b === stage.length - 1 ? `stage${s + 1}` : `stage${s + 1}.block${b + 1}`;
         sink?.(`${name}.x`, x);
-        if (h) sink?.(`${name}.h`, h);
+        if (state) sink?.(`${name}.h`, state.h);
       });
     });
     // Pre-activation nets end with the BN-ReLU that no unit applied to the last sum.
-    return { x: tf.relu(this.bn.forward(x)), h };
+    return { x: tf.relu(this.bn.forward(x)), h: state?.h ?? null };
   }
 
   protected runHead(features: BackboneFeatures, sink?: IntermediateSink): tf.Tensor2D {

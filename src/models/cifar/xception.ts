@@ -130,19 +130,19 @@ export class CifarXception extends ClassifierModel {
     let x = tf.relu(this.bn1.forward(this.conv1.forward(input)));
     x = tf.relu(this.bn2.forward(this.conv2.forward(x)));
     sink?.('stem.x', x);
-    let h = this.rla ? this.rla.initialState(x) : null;
+    let state = this.rla ? this.rla.initialState(x) : null;
     this.blocks.items.forEach((block, i) => {
-      const step = block.forward(x, h);
+      const step = block.forward(x, state);
       x = step.out;
-      if (this.rla) h = this.rla.update(this.stageOf[i], this.indexInStage[i], step);
+      if (this.rla) state = this.rla.update(this.stageOf[i], this.indexInStage[i], step);
       const [s, b] = [this.stageOf[i], this.indexInStage[i]];
       const name = b === this.blocksPerStage[s] - 1 ? `stage${s + 1}` : `stage${s + 1}.block${b + 1}`;
       sink?.(`${name}.x`, x);
-      if (h) sink?.(`${name}.h`, h);
+      if (state) sink?.(`${name}.h`, state.h);
     });
     x = tf.relu(this.bn3.forward(this.conv3.forward(x)));
     x = tf.relu(this.bn4.forward(this.conv4.forward(x)));
-    return { x, h };
+    return { x, h: state?.h ?? null };
   }
 
   protected runHead(features: BackboneFeatures, sink?: IntermediateSink): tf.Tensor2D {
