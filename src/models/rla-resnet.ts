@@ -25,8 +25,9 @@ import { Rng } from '../nn/init.js';
 import { Linear } from '../nn/linear.js';
 import { ModuleList } from '../nn/module.js';
 import { GlobalAvgPool2d, MaxPool2d } from '../nn/pool.js';
-import { type BackboneFeatures, ClassifierModel, type IntermediateSink } from './classifier.js';
-import { nearestAcceptedSizes, rlaResNetAcceptsSize } from './input-size.js';
+import { checkPositiveInteger } from '../util/checks.js';
+import { type BackboneFeatures, blockName, ClassifierModel, type IntermediateSink } from './classifier.js';
+import { checkEachSide, nearestAcceptedSizes, rlaResNetAcceptsSize } from './input-size.js';
 import { bottleneckStageConfigs, type RLAResNetConfig, validateResNetConfig } from './resnet-config.js';
 
 export class RLAResNet extends ClassifierModel {
@@ -48,7 +49,7 @@ export class RLAResNet extends ClassifierModel {
     super();
     validateResNetConfig(config);
     const k = config.rlaChannel;
-    if (!Number.isInteger(k) || k < 1) throw new Error(`rlaChannel must be a positive integer, got ${k}`);
+    checkPositiveInteger('rlaChannel', k);
     const { variant } = config;
     const rng = new Rng(config.seed);
     this.numClasses = config.numClasses;
@@ -91,19 +92,16 @@ export class RLAResNet extends ClassifierModel {
   }
 
   checkInputSize(height: number, width: number): void {
-    for (const [axis, size] of [
-      ['height', height],
-      ['width', width],
-    ] as const) {
-      if (!rlaResNetAcceptsSize(size)) {
-        const near = nearestAcceptedSizes(size, (s) => rlaResNetAcceptsSize(s));
-        throw new Error(
-          `input ${axis} ${size} is not supported by the official RLA-ResNet: h is pooled with floor while x is ` +
-            `downsampled with ceil, so ceil(${axis}/4) must be divisible by 8 (multiples of 32 work, e.g. 224); ` +
-            `nearest working sizes: ${near.join(', ')}`,
-        );
-      }
-    }
+    const accepts = (size: number) => rlaResNetAcceptsSize(size);
+    checkEachSide(
+      height,
+      width,
+      accepts,
+      (axis, size) =>
+        `input ${axis} ${size} is not supported by the official RLA-ResNet: h is pooled with floor while x is ` +
+        `downsampled with ceil, so ceil(${axis}/4) must be divisible by 8 (multiples of 32 work, e.g. 224); ` +
+        `nearest working sizes: ${nearestAcceptedSizes(size, accepts).join(', ')}`,
+    );
   }
 
   /** The modules of the update after block b of stage s. */
@@ -131,7 +129,7 @@ export class RLAResNet extends ClassifierModel {
         const step = block.forwardWithState(x, state);
         x = step.out;
         state = rlaUpdateAfter(step, rlaInput, this.cellOf(s, b), update);
-        const name = b === stage.length - 1 ? `stage${s + 1}` : `stage${s + 1}.block${b + 1}`;
+        const name = blockName(s, b, stage.length);
         sink?.(`${name}.x`, x);
         sink?.(`${name}.h`, state.h);
       });

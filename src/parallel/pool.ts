@@ -20,6 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { ModelOptions } from '../models/registry.js';
 import type { SGDOptions } from '../train/sgd.js';
+import { checkPositiveInteger } from '../util/checks.js';
 import { chunkRange, GradientExchange } from './exchange.js';
 import type {
   BatchSlice,
@@ -111,8 +112,7 @@ export class WorkerPool {
   /** Starts the workers, builds identical replicas (worker 0's initial weights are copied to the others). */
   static async create(options: WorkerPoolOptions): Promise<WorkerPool> {
     const count = options.workers ?? availableParallelism();
-    if (!Number.isInteger(count) || count < 1)
-      throw new Error(`workers must be a positive integer, got ${count}`);
+    checkPositiveInteger('workers', count);
     let pool: WorkerPool | null = null;
     const handles: WorkerHandle[] = [];
     const onFailure = (error: Error) => pool?.fail(error);

@@ -12,6 +12,7 @@ import type { ModelOptions } from '../models/registry.js';
 import type { Buffer, Parameter } from '../nn/module.js';
 import { crossEntropy, topKCorrect } from '../train/loss.js';
 import { SGD, type SGDOptions } from '../train/sgd.js';
+import { numel } from '../util/shape.js';
 import { GradientExchange } from './exchange.js';
 import type {
   BatchSlice,
@@ -34,10 +35,6 @@ function readInto(tensor: tf.Tensor, target: Float32Array, offset: number): void
  */
 function tensorFrom(values: Float32Array, shape: number[]): tf.Tensor {
   return tf.tensor(isWasmBackend(tf.backend()) ? values : values.slice(), shape, 'float32');
-}
-
-function sizeOf(shape: readonly number[]): number {
-  return shape.reduce((product, d) => product * d, 1);
 }
 
 export class Replica {
@@ -70,8 +67,8 @@ export class Replica {
   /** Sizes of the vector this replica exchanges per step. */
   layout(): ExchangeLayout {
     return {
-      gradientSize: this.parameters.reduce((sum, p) => sum + sizeOf(p.shape), 0),
-      bufferSize: this.floatBuffers.reduce((sum, b) => sum + sizeOf(b.variable.shape), 0),
+      gradientSize: this.parameters.reduce((sum, p) => sum + numel(p.shape), 0),
+      bufferSize: this.floatBuffers.reduce((sum, b) => sum + numel(b.variable.shape), 0),
     };
   }
 
@@ -117,7 +114,7 @@ export class Replica {
       let offset = 0;
       const hasGradient = this.parameters.map((parameter) => {
         const grad = grads[parameter.variable.name];
-        const size = sizeOf(parameter.shape);
+        const size = numel(parameter.shape);
         if (grad) readInto(grad, target, offset);
         else target.fill(0, offset, offset + size);
         offset += size;
@@ -125,7 +122,7 @@ export class Replica {
       });
       for (const buffer of this.floatBuffers) {
         readInto(buffer.variable, target, offset);
-        offset += sizeOf(buffer.variable.shape);
+        offset += numel(buffer.variable.shape);
       }
       const loss = value.dataSync()[0];
       const logitValues = (logits as tf.Tensor2D | null)?.dataSync() as Float32Array;
@@ -159,7 +156,7 @@ export class Replica {
     let offset = 0;
     const grads = new Map<Parameter, tf.Tensor>();
     this.parameters.forEach((parameter, i) => {
-      const size = sizeOf(parameter.shape);
+      const size = numel(parameter.shape);
       if (updateParameters && hasGradient[i]) {
         grads.set(parameter, tensorFrom(reduced.subarray(offset, offset + size), parameter.shape));
       }
@@ -173,7 +170,7 @@ export class Replica {
     }
     for (const buffer of this.floatBuffers) {
       const shape = buffer.variable.shape;
-      const size = sizeOf(shape);
+      const size = numel(shape);
       buffer.set(tensorFrom(reduced.subarray(offset, offset + size), shape));
       offset += size;
     }

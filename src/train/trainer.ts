@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { DataLoader } from '../data/loader.js';
 import type { Preprocessing } from '../data/preprocessing.js';
 import type { ClassifierModel } from '../models/classifier.js';
+import { percent } from '../util/format.js';
 import {
   EMPTY_SUMS,
   type EpochSums,
@@ -70,10 +71,6 @@ export type TrainOutcome =
   | { status: 'completed'; best: TrainingState['best']; test: EvalResult | null; lastVal: EvalResult | null }
   | { status: 'interrupted'; epoch: number; batch: number; checkpoint: string }
   | { status: 'diverged'; epoch: number; batch: number; message: string };
-
-function percent(x: number | null): string {
-  return x === null ? '-' : `${(100 * x).toFixed(2)}%`;
-}
 
 /** "end of epoch 3" or "epoch 4 after batch 17" (1-based, for messages). */
 export function describePosition(state: Pick<TrainingState, 'epoch' | 'batch'>): string {

@@ -9,6 +9,7 @@ import { DATASET_NAMES, openDataset } from '../../data/sources.js';
 import { initBackend } from '../../engine/backend.js';
 import { evaluate } from '../../train/evaluate.js';
 import { trainedModelInfo } from '../../train/model-file.js';
+import { percent } from '../../util/format.js';
 import { BACKEND_OPTION, backendOption, integerOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';
 import {
@@ -128,9 +129,7 @@ export async function evalCommand(argv: string[], out: (line: string) => void): 
       );
     } else {
       out(`${model.registryName} on ${datasetName} ${split} (${result.count} images, ${backend}):`);
-      out(
-        `  top-1 ${(100 * result.top1).toFixed(2)}%  top-5 ${(100 * result.top5).toFixed(2)}%  loss ${result.loss.toFixed(4)}`,
-      );
+      out(`  top-1 ${percent(result.top1)}  top-5 ${percent(result.top5)}  loss ${result.loss.toFixed(4)}`);
     }
   } finally {
     await loader?.close();

@@ -42,6 +42,7 @@ import {
   type TrainOutcome,
 } from '../../train/trainer.js';
 import { printableText } from '../../util/bounded-text.js';
+import { percent } from '../../util/format.js';
 import { removeStaleTemporaryFiles } from '../../weights/files-node.js';
 import {
   BACKEND_OPTION,
@@ -309,10 +310,6 @@ async function openSplits(config: TrainConfig): Promise<Splits> {
     preprocessing: opened.preprocessing,
     source: opened.dir,
   };
-}
-
-function percent(x: number): string {
-  return `${(100 * x).toFixed(2)}%`;
 }
 
 /** Where progress goes: the live terminal, or `out` line by line (pipes, tests). */

@@ -3,6 +3,7 @@
  * choice the paper leaves open is an option; the defaults are the ones that reproduce Table 2's +Params.
  */
 
+import { checkPositiveInteger } from '../../util/checks.js';
 import { RLA_INPUTS, type RLAHead, type RLAInput, type RLAUpdateRule } from '../rla-update.js';
 
 /**
@@ -46,8 +47,7 @@ export interface CifarRLAConfig {
 
 /** Throws a clear error for a choice outside the design space (values may come from untyped CLI input). */
 export function validateCifarRLAConfig(config: CifarRLAConfig): void {
-  const k = config.rlaChannel;
-  if (!Number.isInteger(k) || k < 1) throw new Error(`rlaChannel must be a positive integer, got ${k}`);
+  checkPositiveInteger('rlaChannel', config.rlaChannel);
   const check = <T extends string>(name: string, value: T, allowed: readonly T[]) => {
     if (!allowed.includes(value))
       throw new Error(`${name} must be one of ${allowed.join(', ')}, got ${value}`);

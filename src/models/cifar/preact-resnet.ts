@@ -17,7 +17,8 @@ import { Rng } from '../../nn/init.js';
 import { Linear } from '../../nn/linear.js';
 import { ModuleList } from '../../nn/module.js';
 import { GlobalAvgPool2d } from '../../nn/pool.js';
-import { type BackboneFeatures, ClassifierModel, type IntermediateSink } from '../classifier.js';
+import { checkPositiveInteger } from '../../util/checks.js';
+import { type BackboneFeatures, blockName, ClassifierModel, type IntermediateSink } from '../classifier.js';
 import { classifyPooled } from './head.js';
 import { checkCifarInputSize } from './input-size.js';
 
@@ -57,9 +58,7 @@ export class CifarPreActResNet extends ClassifierModel {
     if (!Number.isInteger(units) || units < 1) {
       throw new Error(`depth of a CIFAR pre-activation ResNet must be ${perUnit}n + 2, got ${depth}`);
     }
-    if (!Number.isInteger(config.numClasses) || config.numClasses < 1) {
-      throw new Error(`numClasses must be a positive integer, got ${config.numClasses}`);
-    }
+    checkPositiveInteger('numClasses', config.numClasses);
     const rng = new Rng(config.seed);
     this.numClasses = config.numClasses;
     const k = config.rla?.rlaChannel ?? 0;
@@ -120,7 +119,7 @@ export class CifarPreActResNet extends ClassifierModel {
         const step = block.forward(x, state);
         x = step.out;
         if (this.rla) state = this.rla.update(s, b, step);
-        const name = b === stage.length - 1 ? `stage${s + 1}` : `stage${s + 1}.block${b + 1}`;
+        const name = blockName(s, b, stage.length);
         sink?.(`${name}.x`, x);
         if (state) sink?.(`${name}.h`, state.h);
       });
