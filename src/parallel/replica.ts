@@ -4,14 +4,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../engine/backend.js';
-import { leanVariableGrads } from '../engine/kernels/lean-backward.js';
 import { isWasmBackend } from '../engine/kernels/wasm-heap.js';
 import type { ClassifierModel } from '../models/classifier.js';
 import { createModel } from '../models/index.js';
 import type { ModelOptions } from '../models/registry.js';
 import type { Buffer, Parameter } from '../nn/module.js';
-import { crossEntropy, topKCorrect } from '../train/loss.js';
 import { SGD, type SGDOptions } from '../train/sgd.js';
+import { batchGradients } from '../train/step.js';
 import { numel } from '../util/shape.js';
 import { GradientExchange } from './exchange.js';
 import type {
@@ -100,20 +99,13 @@ export class Replica {
     const exchange = this.requireExchange();
     if (!batch.labels) throw new Error('replica: a training batch needs labels');
     const target = exchange.slot(this.slot);
-    this.model.train();
-    const labelValues = new Int32Array(batch.labels).slice(batch.begin, batch.begin + batch.count);
+    const labels = new Int32Array(batch.labels).slice(batch.begin, batch.begin + batch.count);
     const x = this.images(batch);
-    const labels = tf.tensor1d(labelValues, 'int32');
-    let logits: tf.Tensor2D | null = null;
     try {
-      const variables = this.parameters.map((p) => p.variable);
-      const { value, grads } = leanVariableGrads(() => {
-        logits = tf.keep(this.model.forward(x));
-        return crossEntropy(logits, labels);
-      }, variables);
+      const { result, grads } = batchGradients(this.model, this.parameters, x, labels);
       let offset = 0;
       const hasGradient = this.parameters.map((parameter) => {
-        const grad = grads[parameter.variable.name];
+        const grad = grads.get(parameter);
         const size = numel(parameter.shape);
         if (grad) readInto(grad, target, offset);
         else target.fill(0, offset, offset + size);
@@ -124,20 +116,10 @@ export class Replica {
         readInto(buffer.variable, target, offset);
         offset += numel(buffer.variable.shape);
       }
-      const loss = value.dataSync()[0];
-      const logitValues = (logits as tf.Tensor2D | null)?.dataSync() as Float32Array;
-      const classes = this.model.numClasses;
-      tf.dispose([value, grads]);
-      return {
-        loss,
-        correct1: topKCorrect(logitValues, labelValues, classes, 1),
-        correct5: topKCorrect(logitValues, labelValues, classes, Math.min(5, classes)),
-        count: batch.count,
-        hasGradient,
-      };
+      tf.dispose([...grads.values()]);
+      return { ...result, hasGradient };
     } finally {
-      tf.dispose([x, labels]);
-      if (logits) (logits as tf.Tensor2D).dispose();
+      x.dispose();
     }
   }
 

@@ -13,21 +13,21 @@ import type { DataLoader } from '../data/loader.js';
 import type { Preprocessing } from '../data/preprocessing.js';
 import type { ClassifierModel } from '../models/classifier.js';
 import { percent } from '../util/format.js';
+import type { TrainConfig } from './config.js';
+import { type EvalResult, evaluate } from './evaluate.js';
+import { appendMetrics, type EpochRecord } from './metrics-log.js';
+import { formatDuration, type ProgressReporter } from './progress.js';
+import { learningRate } from './schedule.js';
+import type { SGD } from './sgd.js';
+import { createLocalStep, type StepResult, type TrainStep } from './step.js';
+import { loadTrainedWeights, saveTrainedModel } from './trained-model-file.js';
 import {
   EMPTY_SUMS,
   type EpochSums,
   saveTrainingCheckpoint,
   TRAINING_FORMAT_VERSION,
   type TrainingState,
-} from './checkpoint.js';
-import type { TrainConfig } from './config.js';
-import { type EvalResult, evaluate } from './evaluate.js';
-import { appendMetrics, type EpochRecord } from './metrics-log.js';
-import { loadTrainedWeights, saveTrainedModel } from './model-file.js';
-import { formatDuration, type ProgressReporter } from './progress.js';
-import { learningRate } from './schedule.js';
-import type { SGD } from './sgd.js';
-import { createLocalStep, type StepResult, type TrainStep } from './step.js';
+} from './training-checkpoint.js';
 
 /** The training checkpoint inside a run directory. */
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';

@@ -8,7 +8,7 @@ import { DataLoader } from '../../data/loader.js';
 import { DATASET_NAMES, openDataset } from '../../data/sources.js';
 import { initBackend } from '../../engine/backend.js';
 import { evaluate } from '../../train/evaluate.js';
-import { trainedModelInfo } from '../../train/model-file.js';
+import { trainedModelInfo } from '../../train/trained-model-file.js';
 import { percent } from '../../util/format.js';
 import { BACKEND_OPTION, backendOption, integerOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';

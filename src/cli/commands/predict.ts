@@ -12,7 +12,7 @@ import { imagenetPreprocessing, type Preprocessing } from '../../data/preprocess
 import { prepareSample } from '../../data/sample-pipeline.js';
 import { centerCrop, resizeShorter } from '../../data/transforms.js';
 import { initBackend } from '../../engine/backend.js';
-import { trainedModelInfo } from '../../train/model-file.js';
+import { trainedModelInfo } from '../../train/trained-model-file.js';
 import { BACKEND_OPTION, backendOption, integerOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';
 import {
