@@ -41,9 +41,8 @@ export type {
   CifarRLAActivation,
   CifarRLAConfig,
   CifarRLAEntry,
-  CifarRLAInput,
 } from './layers/cifar/rla-options.js';
-export type { RLAInput, RLAUpdateRule } from './layers/rla-update.js';
+export type { RLAHead, RLAInput, RLAUpdateRule } from './layers/rla-update.js';
 export { CIFAR_RLA_DEFAULTS } from './models/cifar/cifar-family.js';
 export { CifarDenseNet, type CifarDenseNetConfig } from './models/cifar/densenet.js';
 export { CifarPreActResNet, type CifarPreActResNetConfig } from './models/cifar/preact-resnet.js';
@@ -76,16 +75,27 @@ export {
   registerPrimitiveWriter,
   traceModel,
 } from './onnx/index.js';
-export type { ImageBatch, LabelBatch, TrainStepOptions, TrainStepResult } from './parallel/pool.js';
+export type { ImageBatch, LabelBatch, TrainStepOptions } from './parallel/pool.js';
 export { createWorkerPool, WorkerError, WorkerPool, type WorkerPoolOptions } from './parallel/pool.js';
 export { createPoolTraining, type PoolTraining } from './parallel/pool-step.js';
-export { readTrainingCheckpoint, restoreTraining, saveTrainingCheckpoint } from './train/checkpoint.js';
 export { DEFAULT_CONFIG, type TrainConfig } from './train/config.js';
 export { type EvalResult, evaluate } from './train/evaluate.js';
 export { crossEntropy } from './train/loss.js';
 export { RECIPES, resolveConfig } from './train/recipes.js';
+export {
+  openTrainingRun,
+  type TrainingData,
+  type TrainingRun,
+  type TrainingRunOptions,
+  TrainingSetupError,
+} from './train/run.js';
 export { learningRate, type ScheduleSpec } from './train/schedule.js';
 export { SGD, type SGDOptions } from './train/sgd.js';
-export { createLocalStep, type StepResult, type TrainStep } from './train/step.js';
+export { batchGradients, createLocalStep, type StepResult, type TrainStep } from './train/step.js';
 export { Trainer, type TrainerOptions, type TrainOutcome } from './train/trainer.js';
+export {
+  readTrainingCheckpoint,
+  restoreTraining,
+  saveTrainingCheckpoint,
+} from './train/training-checkpoint.js';
 export { CheckpointError, UnsafePickleError, WeightsFormatError } from './weights/errors.js';

@@ -9,7 +9,7 @@ import {
   weightsAreHealthy,
 } from '../checkpoint/weight-health.js';
 import type { Module } from '../nn/module.js';
-import { NonFiniteWeightsError } from '../train/checkpoint.js';
+import { NonFiniteWeightsError } from '../train/training-checkpoint.js';
 import { integerOption, type OptionSpec } from './args.js';
 
 export const WEIGHTS_OPTIONS: OptionSpec = {

@@ -8,7 +8,8 @@ import { BatchNorm2d } from '../nn/batchnorm.js';
 import { Conv1d, Conv2d } from '../nn/conv.js';
 import { Linear } from '../nn/linear.js';
 import type { Module } from '../nn/module.js';
-import { numel, withCounter } from '../nn/op-counter.js';
+import { withCounter } from '../nn/op-counter.js';
+import { numel } from '../util/shape.js';
 
 /** Unique trainable parameters; a tied parameter (several state_dict keys, one tensor) counts once. */
 export function countParams(model: Module): number {

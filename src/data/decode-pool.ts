@@ -3,6 +3,7 @@
  * worker with the fewest jobs in flight; workers are `unref`ed so an unclosed pool never keeps Node alive.
  */
 import { Worker } from 'node:worker_threads';
+import { checkPositiveInteger } from '../util/checks.js';
 import { DatasetError } from './dataset.js';
 import type { PipelineSpec } from './sample-pipeline.js';
 
@@ -38,8 +39,7 @@ export class DecodePool {
   private closed = false;
 
   constructor(readonly size: number) {
-    if (!Number.isInteger(size) || size < 1)
-      throw new Error(`decode pool size must be a positive integer, got ${size}`);
+    checkPositiveInteger('decode pool size', size);
     const url = new URL('./decode-worker.js', import.meta.url);
     this.slots = Array.from({ length: size }, () => {
       const slot: Slot = { worker: new Worker(url), inFlight: 0, dead: false };

@@ -4,6 +4,7 @@
  * (magic 0x00000801, N). Plain and gzip files are read alike (gzip detected by content).
  */
 import { join } from 'node:path';
+import { numel } from '../util/shape.js';
 import { checkLabels, DatasetError, ImageArray } from './dataset.js';
 import { firstExisting, readDataFile } from './files.js';
 
@@ -46,7 +47,7 @@ export function parseIdx(
   if (bytes.length < headerSize) throw new DatasetError(`${file}: truncated IDX header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims = Array.from({ length: ndim }, (_, i) => view.getUint32(4 + 4 * i, false));
-  const size = dims.reduce((a, b) => a * b, 1);
+  const size = numel(dims);
   if (bytes.length !== headerSize + size) {
     throw new DatasetError(
       `${file}: header says [${dims.join(' x ')}] = ${size} bytes of data but the file holds ${bytes.length - headerSize}`,

@@ -10,6 +10,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Rng } from '../nn/init.js';
+import { checkPositiveInteger } from '../util/checks.js';
 import type { ImageDataset } from './dataset.js';
 import { DecodePool } from './decode-pool.js';
 import { type PipelineSpec, prepareSample } from './sample-pipeline.js';
@@ -55,9 +56,7 @@ export class DataLoader {
     readonly dataset: ImageDataset,
     readonly options: LoaderOptions,
   ) {
-    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
-      throw new Error(`batch size must be a positive integer, got ${options.batchSize}`);
-    }
+    checkPositiveInteger('batch size', options.batchSize);
     if (dataset.length === 0) throw new Error('the dataset is empty');
   }
 

@@ -12,7 +12,7 @@ import { Module } from '../nn/module.js';
 import { AvgPool2d } from '../nn/pool.js';
 import { Downsample } from './downsample.js';
 import { ECA } from './eca.js';
-import { poolRLAState, type RLACell, type RLAState } from './rla-update.js';
+import { poolRLAState, type RLABlockOutput, type RLACell, type RLAState } from './rla-update.js';
 import { SE } from './se.js';
 
 export const BOTTLENECK_EXPANSION = 4;
@@ -102,18 +102,6 @@ export function zeroInitLastBatchNorm(blocks: Iterable<Bottleneck>): void {
   for (const block of blocks) block.bn3.weight.set(constantTensor(block.bn3.weight.shape, 0));
 }
 
-/** What an RLA block hands to the RLA update. */
-export interface RLABlockOutput {
-  /** Block output relu(branch + shortcut): the next block's x. */
-  out: tf.Tensor4D;
-  /** The residual branch before the addition (what the paper's Figure 3 feeds to the RLA path). */
-  branch: tf.Tensor4D;
-  /** The identity path: downsample(x), or x itself. */
-  shortcut: tf.Tensor4D;
-  /** The RLA state at this block's output resolution (pooled 2x2 where the block downsamples). */
-  state: RLAState;
-}
-
 export class RLABottleneck extends Bottleneck {
   /** Pools h in blocks that downsample with stride (official `averagePooling`, no state). */
   readonly averagePooling: AvgPool2d | null;
@@ -133,7 +121,10 @@ export class RLABottleneck extends Bottleneck {
     this.averagePooling = config.downsample && config.stride !== 1 ? new AvgPool2d(2, 2) : null;
   }
 
-  /** One RLA block step on NHWC x and RLA state; reads cat(x, h) unless the block was built without h inputs. */
+  /**
+   * One RLA block step on NHWC x and RLA state; reads cat(x, h) unless the block was built without h inputs.
+   * `out` is relu(branch + shortcut).
+   */
   forwardWithState(x: tf.Tensor4D, state: RLAState): RLABlockOutput {
     const branch = tf.tidy(() =>
       this.residualBranch(this.config.rlaChannel > 0 ? tf.concat([x, state.h], 3) : x),

@@ -46,6 +46,45 @@ export type RLAState = { h: tf.Tensor4D; c?: tf.Tensor4D };
 /** What sits under `recurrent_conv(s)`: a 3x3 conv, or a recurrent cell. */
 export type RecurrentModule = Conv2d | ConvLSTMCell | ConvGRUCell;
 
+/** What a block hands to the RLA update, NHWC. */
+export interface RLABlockOutput {
+  /** The block output (branch + shortcut, after the block's final activation if any): the next block's x. */
+  out: tf.Tensor4D;
+  /** The residual branch before the addition (what the paper's Figure 3 feeds to the RLA path). */
+  branch: tf.Tensor4D;
+  /** The identity path: the projected x, or x itself. */
+  shortcut: tf.Tensor4D;
+  /** The RLA state at the block's output resolution (pooled 2x2 where it downsamples); absent without RLA. */
+  state?: RLAState;
+}
+
+/** The tensor y that `input` selects from a block's output. */
+export function rlaInputOf(step: RLABlockOutput, input: RLAInput): tf.Tensor4D {
+  switch (input) {
+    case 'block-output':
+      return step.out;
+    case 'residual-branch':
+      return step.branch;
+    case 'shortcut':
+      return step.shortcut;
+  }
+}
+
+/** What the head does to h before `cat(x, h)`: BN then ReLU (RLA-Net), BN then tanh (ablation v1), or nothing. */
+export type RLAHead = 'bn-relu' | 'bn-tanh' | 'none';
+
+export const RLA_HEADS: readonly RLAHead[] = ['bn-relu', 'bn-tanh', 'none'];
+
+/** h as the head uses it; `bn` is the head's BN(k) (`bn2`), null exactly when `head` is `none`. */
+export function rlaHeadState(h: tf.Tensor4D, bn: BatchNorm2d | null, head: RLAHead): tf.Tensor4D {
+  if (head === 'none') return h;
+  if (!bn) throw new Error(`the RLA head ${head} needs its BN on h`);
+  return tf.tidy(() => {
+    const normalised = bn.forward(h);
+    return head === 'bn-tanh' ? tf.tanh(normalised) : tf.relu(normalised);
+  });
+}
+
 /** The modules one RLA update uses (shared per stage or owned by the block, as the network decides). */
 export interface RLACell {
   convOut: Conv2d;
@@ -84,6 +123,17 @@ function expectRecurrent<T extends RecurrentModule>(
     throw new Error(`RLA update rule ${rule} needs a ${kind.name} as its recurrent module`);
   }
   return cell.recurrent;
+}
+
+/** The RLA update after a block: aggregates the tensor `input` selects from the block's output into its state. */
+export function rlaUpdateAfter(
+  step: RLABlockOutput,
+  input: RLAInput,
+  cell: RLACell,
+  rule: RLAUpdateRule,
+): RLAState {
+  if (!step.state) throw new Error('an RLA update needs the block to carry the RLA state');
+  return rlaUpdate(step.state, rlaInputOf(step, input), cell, rule);
 }
 
 /** One RLA update after a block: `y` is the aggregated tensor (see `RLAInput`); all tensors NHWC. */

@@ -8,6 +8,14 @@ import { Module } from '../nn/module.js';
 /** Receives named intermediate tensors during a forward pass (names as in the official fixtures). */
 export type IntermediateSink = (name: string, tensor: tf.Tensor) => void;
 
+/**
+ * The intermediate name of block `block` of stage `stage` (both 0-based) in a stage of `blocksInStage` blocks:
+ * `stage{s}` for the stage's last block, `stage{s}.block{b}` before it (1-based, as the official fixtures).
+ */
+export function blockName(stage: number, block: number, blocksInStage: number): string {
+  return block === blocksInStage - 1 ? `stage${stage + 1}` : `stage${stage + 1}.block${block + 1}`;
+}
+
 /** Final features of the backbone: main path `x` and, for RLA models, the hidden state `h` (NHWC). */
 export interface BackboneFeatures {
   x: tf.Tensor4D;

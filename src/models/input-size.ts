@@ -23,6 +23,21 @@ export function rlaResNetAcceptsSize(size: number, stridedStages = 3): boolean {
   return true;
 }
 
+/** Throws the error `reason` words for the first side (height, then width) that `accepts` refuses. */
+export function checkEachSide(
+  height: number,
+  width: number,
+  accepts: (size: number) => boolean,
+  reason: (axis: 'height' | 'width', size: number) => string,
+): void {
+  for (const [axis, size] of [
+    ['height', height],
+    ['width', width],
+  ] as const) {
+    if (!accepts(size)) throw new Error(reason(axis, size));
+  }
+}
+
 /** The nearest accepted sizes below and above `size`, for error messages. */
 export function nearestAcceptedSizes(size: number, accepts: (s: number) => boolean): number[] {
   const result: number[] = [];

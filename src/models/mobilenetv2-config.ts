@@ -5,6 +5,7 @@
 
 import type { InvertedResidualConfig } from '../layers/inverted-residual.js';
 import { windowOutputSize } from '../nn/padding.js';
+import { checkPositiveInteger } from '../util/checks.js';
 
 /** One row (t, c, n, s) of the inverted-residual settings: expansion, base channels, blocks, first stride. */
 export interface InvertedResidualSetting {
@@ -98,9 +99,7 @@ export function mobileNetV2Layout(config: MobileNetV2Config): MobileNetV2Layout 
 }
 
 export function validateMobileNetV2Config(config: MobileNetV2Config): void {
-  if (!Number.isInteger(config.numClasses) || config.numClasses < 1) {
-    throw new Error(`numClasses must be a positive integer, got ${config.numClasses}`);
-  }
+  checkPositiveInteger('numClasses', config.numClasses);
   if (!Number.isFinite(config.widthMult) || config.widthMult <= 0) {
     throw new Error(`widthMult must be a positive number, got ${config.widthMult}`);
   }

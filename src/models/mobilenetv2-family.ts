@@ -20,58 +20,77 @@ function baseConfig(eca: boolean, options: ModelOptions): MobileNetV2Config {
   };
 }
 
-for (const eca of [false, true]) {
-  const ecaLabel = eca ? ' + ECA' : '';
+// Baselines; the official names differ in style (`mobilenet_v2`, `mobilenetv2_eca`).
+for (const { name, eca } of [
+  { name: 'mobilenet_v2', eca: false },
+  { name: 'mobilenetv2_eca', eca: true },
+]) {
   registerModel({
-    name: eca ? 'mobilenetv2_eca' : 'mobilenet_v2',
+    name,
     family: 'mobilenetv2',
     officialFile: 'models/mobilenetv2.py',
-    description: `MobileNetV2${ecaLabel} baseline`,
+    description: `MobileNetV2${eca ? ' + ECA' : ''} baseline`,
     options: BASE_OPTIONS,
     create: (options) => new MobileNetV2(baseConfig(eca, options)),
   });
 }
 
-const RLA_KINDS = [
-  {
-    prefix: 'dsrla_mobilenetv2',
-    recurrentConv: 'depthwise',
+/** How each RLA kind is registered: its family and official file, by recurrent conv. */
+const RLA_KINDS = {
+  depthwise: {
+    family: 'dsrla_mobilenetv2',
     officialFile: 'models/mobilenetv2_dsrla.py',
     label: 'RLA-MobileNetV2 (depthwise recurrent conv; the paper model)',
   },
-  {
-    prefix: 'rla_mobilenetv2',
-    recurrentConv: 'dense',
+  dense: {
+    family: 'rla_mobilenetv2',
     officialFile: 'models/mobilenetv2_rla.py',
     label: 'RLA-MobileNetV2 with a dense recurrent conv',
   },
-] as const;
+} as const;
 
-/** Name suffix -> default k; the unsuffixed name is k = 32, like `_k32`. */
-const K_SUFFIXES: Array<[string, number]> = [
-  ['', 32],
-  ['_k6', 6],
-  ['_k12', 12],
-  ['_k24', 24],
-  ['_k32', 32],
+/** Every official RLA factory: name -> recurrent conv, default k, ECA. The unsuffixed names are k = 32. */
+const RLA_MOBILENETS: ReadonlyArray<{
+  name: string;
+  recurrentConv: keyof typeof RLA_KINDS;
+  k: number;
+  eca: boolean;
+}> = [
+  { name: 'dsrla_mobilenetv2', recurrentConv: 'depthwise', k: 32, eca: false },
+  { name: 'dsrla_mobilenetv2_eca', recurrentConv: 'depthwise', k: 32, eca: true },
+  { name: 'dsrla_mobilenetv2_k6', recurrentConv: 'depthwise', k: 6, eca: false },
+  { name: 'dsrla_mobilenetv2_k6_eca', recurrentConv: 'depthwise', k: 6, eca: true },
+  { name: 'dsrla_mobilenetv2_k12', recurrentConv: 'depthwise', k: 12, eca: false },
+  { name: 'dsrla_mobilenetv2_k12_eca', recurrentConv: 'depthwise', k: 12, eca: true },
+  { name: 'dsrla_mobilenetv2_k24', recurrentConv: 'depthwise', k: 24, eca: false },
+  { name: 'dsrla_mobilenetv2_k24_eca', recurrentConv: 'depthwise', k: 24, eca: true },
+  { name: 'dsrla_mobilenetv2_k32', recurrentConv: 'depthwise', k: 32, eca: false },
+  { name: 'dsrla_mobilenetv2_k32_eca', recurrentConv: 'depthwise', k: 32, eca: true },
+  { name: 'rla_mobilenetv2', recurrentConv: 'dense', k: 32, eca: false },
+  { name: 'rla_mobilenetv2_eca', recurrentConv: 'dense', k: 32, eca: true },
+  { name: 'rla_mobilenetv2_k6', recurrentConv: 'dense', k: 6, eca: false },
+  { name: 'rla_mobilenetv2_k6_eca', recurrentConv: 'dense', k: 6, eca: true },
+  { name: 'rla_mobilenetv2_k12', recurrentConv: 'dense', k: 12, eca: false },
+  { name: 'rla_mobilenetv2_k12_eca', recurrentConv: 'dense', k: 12, eca: true },
+  { name: 'rla_mobilenetv2_k24', recurrentConv: 'dense', k: 24, eca: false },
+  { name: 'rla_mobilenetv2_k24_eca', recurrentConv: 'dense', k: 24, eca: true },
+  { name: 'rla_mobilenetv2_k32', recurrentConv: 'dense', k: 32, eca: false },
+  { name: 'rla_mobilenetv2_k32_eca', recurrentConv: 'dense', k: 32, eca: true },
 ];
 
-for (const kind of RLA_KINDS) {
-  for (const [kSuffix, defaultK] of K_SUFFIXES) {
-    for (const eca of [false, true]) {
-      registerModel({
-        name: `${kind.prefix}${kSuffix}${eca ? '_eca' : ''}`,
-        family: kind.prefix,
-        officialFile: kind.officialFile,
-        description: `${kind.label}${eca ? ' + ECA' : ''} (k = ${defaultK})`,
-        options: [...BASE_OPTIONS, 'rlaChannel'],
-        create: (options) =>
-          new RLAMobileNetV2({
-            ...baseConfig(eca, options),
-            rlaChannel: options.rlaChannel ?? defaultK,
-            recurrentConv: kind.recurrentConv,
-          }),
-      });
-    }
-  }
+for (const { name, recurrentConv, k, eca } of RLA_MOBILENETS) {
+  const kind = RLA_KINDS[recurrentConv];
+  registerModel({
+    name,
+    family: kind.family,
+    officialFile: kind.officialFile,
+    description: `${kind.label}${eca ? ' + ECA' : ''} (k = ${k})`,
+    options: [...BASE_OPTIONS, 'rlaChannel'],
+    create: (options) =>
+      new RLAMobileNetV2({
+        ...baseConfig(eca, options),
+        rlaChannel: options.rlaChannel ?? k,
+        recurrentConv,
+      }),
+  });
 }

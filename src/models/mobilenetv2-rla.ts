@@ -12,13 +12,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConvBNReLU6 } from '../layers/conv-bn-relu6.js';
 import { RLAInvertedResidual } from '../layers/inverted-residual.js';
 import { MobileNetClassifier } from '../layers/mobilenet-classifier.js';
-import { type RLAState, rlaUpdate } from '../layers/rla-update.js';
+import { initialRLAState, type RLAState, rlaUpdate } from '../layers/rla-update.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import { Conv2d } from '../nn/conv.js';
 import { Rng } from '../nn/init.js';
 import { ModuleList } from '../nn/module.js';
-import { type BackboneFeatures, ClassifierModel, type IntermediateSink } from './classifier.js';
-import { nearestAcceptedSizes } from './input-size.js';
+import { checkPositiveInteger } from '../util/checks.js';
+import { type BackboneFeatures, blockName, ClassifierModel, type IntermediateSink } from './classifier.js';
+import { checkEachSide, nearestAcceptedSizes } from './input-size.js';
 import {
   mobileNetV2Layout,
   type RLAMobileNetV2Config,
@@ -44,7 +45,7 @@ export class RLAMobileNetV2 extends ClassifierModel {
     super();
     validateMobileNetV2Config(config);
     const k = config.rlaChannel;
-    if (!Number.isInteger(k) || k < 1) throw new Error(`rlaChannel must be a positive integer, got ${k}`);
+    checkPositiveInteger('rlaChannel', k);
     const rng = new Rng(config.seed);
     const layout = mobileNetV2Layout(config);
     this.numClasses = config.numClasses;
@@ -88,26 +89,22 @@ export class RLAMobileNetV2 extends ClassifierModel {
   }
 
   checkInputSize(height: number, width: number): void {
-    for (const [axis, size] of [
-      ['height', height],
-      ['width', width],
-    ] as const) {
-      if (!rlaMobileNetAcceptsSize(size)) {
-        const near = nearestAcceptedSizes(size, rlaMobileNetAcceptsSize);
-        throw new Error(
-          `input ${axis} ${size} is not supported by the official RLA-MobileNetV2: h is pooled with floor while ` +
-            `x is downsampled with ceil, so ceil(${axis}/2) must be divisible by 16 (multiples of 32 work, ` +
-            `e.g. 224); nearest working sizes: ${near.join(', ')}`,
-        );
-      }
-    }
+    checkEachSide(
+      height,
+      width,
+      rlaMobileNetAcceptsSize,
+      (axis, size) =>
+        `input ${axis} ${size} is not supported by the official RLA-MobileNetV2: h is pooled with floor while ` +
+        `x is downsampled with ceil, so ceil(${axis}/2) must be divisible by 16 (multiples of 32 work, ` +
+        `e.g. 224); nearest working sizes: ${nearestAcceptedSizes(size, rlaMobileNetAcceptsSize).join(', ')}`,
+    );
   }
 
   protected runBackbone(input: tf.Tensor4D, sink?: IntermediateSink): BackboneFeatures {
     let x = this.conv1.forward(input);
     sink?.('stem.x', x);
     const [n, height, width] = x.shape;
-    let state: RLAState = { h: tf.zeros([n, height, width, this.config.rlaChannel]) };
+    let state: RLAState = initialRLAState('add-before', [n, height, width, this.config.rlaChannel]);
     this.stages.items.forEach((stage, j) => {
       const convOut = this.conv_outs.at(j);
       const recurrent = this.recurrentConvs.at(this.recurrentIndex[j]);
@@ -120,7 +117,7 @@ export class RLAMobileNetV2 extends ClassifierModel {
           { convOut, recurrent, bn: this.stage_bns.at(j).at(i) },
           'add-before',
         );
-        const name = i === stage.length - 1 ? `stage${j + 1}` : `stage${j + 1}.block${i + 1}`;
+        const name = blockName(j, i, stage.length);
         sink?.(`${name}.x`, x);
         sink?.(`${name}.h`, state.h);
       });

@@ -9,7 +9,7 @@ import { InvertedResidual } from '../layers/inverted-residual.js';
 import { MobileNetClassifier } from '../layers/mobilenet-classifier.js';
 import { Rng } from '../nn/init.js';
 import { type Module, ModuleList } from '../nn/module.js';
-import { type BackboneFeatures, ClassifierModel, type IntermediateSink } from './classifier.js';
+import { type BackboneFeatures, blockName, ClassifierModel, type IntermediateSink } from './classifier.js';
 import {
   type MobileNetV2Config,
   mobileNetStemSize,
@@ -63,7 +63,7 @@ export class MobileNetV2 extends ClassifierModel {
     this.stages.forEach((stage, s) => {
       stage.forEach((block, b) => {
         x = block.forward(x);
-        sink?.(b === stage.length - 1 ? `stage${s + 1}.x` : `stage${s + 1}.block${b + 1}.x`, x);
+        sink?.(`${blockName(s, b, stage.length)}.x`, x);
       });
     });
     return { x: this.lastConv.forward(x), h: null };

@@ -1,5 +1,6 @@
 /** Configuration shared by the ResNet-family models (baselines and RLA), with the official defaults. */
 import { BOTTLENECK_EXPANSION, type BottleneckConfig } from '../layers/bottleneck.js';
+import { checkPositiveInteger } from '../util/checks.js';
 import type { RLAVariant } from './rla-variant.js';
 
 export interface ResNetConfig {
@@ -36,11 +37,8 @@ export function validateResNetConfig(config: ResNetConfig): void {
   if (config.layers.length !== 4 || !config.layers.every(positiveInt)) {
     throw new Error(`layers must be 4 positive integers (blocks per stage), got [${config.layers}]`);
   }
-  if (!positiveInt(config.numClasses))
-    throw new Error(`numClasses must be a positive integer, got ${config.numClasses}`);
-  if (!positiveInt(config.widthPerGroup)) {
-    throw new Error(`widthPerGroup must be a positive integer, got ${config.widthPerGroup}`);
-  }
+  checkPositiveInteger('numClasses', config.numClasses);
+  checkPositiveInteger('widthPerGroup', config.widthPerGroup);
   if (
     config.stagePlanes !== undefined &&
     (config.stagePlanes.length !== 4 || !config.stagePlanes.every(positiveInt))

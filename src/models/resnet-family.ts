@@ -50,42 +50,75 @@ export const COMMON_OPTIONS: ModelOptionName[] = [
   'seed',
 ];
 
-const variants: Array<{ depth: string; resnext: boolean; attentions: Attention[] }> = [
-  { depth: '50', resnext: false, attentions: ['none', 'se', 'eca'] },
-  { depth: '101', resnext: false, attentions: ['none', 'se', 'eca'] },
-  { depth: '152', resnext: false, attentions: ['none', 'se', 'eca'] },
-  { depth: '50', resnext: true, attentions: ['none', 'se', 'eca'] },
-  { depth: '101', resnext: true, attentions: ['none', 'se', 'eca'] },
+/** One registered model of the family; `rla` builds `RLAResNet` (official k = 32) instead of the plain `ResNet`. */
+interface ResNetFamilyEntry {
+  name: string;
+  depth: '50' | '101' | '152';
+  /** ResNeXt 32x4d (groups 32, width per group 4) instead of ResNet. */
+  resnext: boolean;
+  attention: Attention;
+  rla: boolean;
+}
+
+/**
+ * Every official factory of `models/resnet.py` and `models/resnet_rla.py`, by name. The official code has RLA
+ * versions of every ResNet variant but the SE ResNets.
+ */
+const RESNET_FAMILY: readonly ResNetFamilyEntry[] = [
+  { name: 'resnet50', depth: '50', resnext: false, attention: 'none', rla: false },
+  { name: 'rla_resnet50', depth: '50', resnext: false, attention: 'none', rla: true },
+  { name: 'resnet50_se', depth: '50', resnext: false, attention: 'se', rla: false },
+  { name: 'resnet50_eca', depth: '50', resnext: false, attention: 'eca', rla: false },
+  { name: 'rla_resnet50_eca', depth: '50', resnext: false, attention: 'eca', rla: true },
+  { name: 'resnet101', depth: '101', resnext: false, attention: 'none', rla: false },
+  { name: 'rla_resnet101', depth: '101', resnext: false, attention: 'none', rla: true },
+  { name: 'resnet101_se', depth: '101', resnext: false, attention: 'se', rla: false },
+  { name: 'resnet101_eca', depth: '101', resnext: false, attention: 'eca', rla: false },
+  { name: 'rla_resnet101_eca', depth: '101', resnext: false, attention: 'eca', rla: true },
+  { name: 'resnet152', depth: '152', resnext: false, attention: 'none', rla: false },
+  { name: 'rla_resnet152', depth: '152', resnext: false, attention: 'none', rla: true },
+  { name: 'resnet152_se', depth: '152', resnext: false, attention: 'se', rla: false },
+  { name: 'resnet152_eca', depth: '152', resnext: false, attention: 'eca', rla: false },
+  { name: 'rla_resnet152_eca', depth: '152', resnext: false, attention: 'eca', rla: true },
+  { name: 'resnext50_32x4d', depth: '50', resnext: true, attention: 'none', rla: false },
+  { name: 'rla_resnext50_32x4d', depth: '50', resnext: true, attention: 'none', rla: true },
+  { name: 'resnext50_32x4d_se', depth: '50', resnext: true, attention: 'se', rla: false },
+  { name: 'rla_resnext50_32x4d_se', depth: '50', resnext: true, attention: 'se', rla: true },
+  { name: 'resnext50_32x4d_eca', depth: '50', resnext: true, attention: 'eca', rla: false },
+  { name: 'rla_resnext50_32x4d_eca', depth: '50', resnext: true, attention: 'eca', rla: true },
+  { name: 'resnext101_32x4d', depth: '101', resnext: true, attention: 'none', rla: false },
+  { name: 'rla_resnext101_32x4d', depth: '101', resnext: true, attention: 'none', rla: true },
+  { name: 'resnext101_32x4d_se', depth: '101', resnext: true, attention: 'se', rla: false },
+  { name: 'rla_resnext101_32x4d_se', depth: '101', resnext: true, attention: 'se', rla: true },
+  { name: 'resnext101_32x4d_eca', depth: '101', resnext: true, attention: 'eca', rla: false },
+  { name: 'rla_resnext101_32x4d_eca', depth: '101', resnext: true, attention: 'eca', rla: true },
 ];
 
-for (const { depth, resnext, attentions } of variants) {
-  for (const attention of attentions) {
-    const base = resnext ? `resnext${depth}_32x4d` : `resnet${depth}`;
-    const suffix = attention === 'none' ? '' : `_${attention}`;
-    const attentionOptions: ModelOptionName[] = attention === 'eca' ? ['ecaKernelSizes'] : [];
-    const label = `${resnext ? `ResNeXt-${depth} 32x4d` : `ResNet-${depth}`}${attention === 'none' ? '' : ` + ${attention.toUpperCase()}`}`;
+for (const { name, depth, resnext, attention, rla } of RESNET_FAMILY) {
+  const attentionOptions: ModelOptionName[] = attention === 'eca' ? ['ecaKernelSizes'] : [];
+  const label = `${resnext ? `ResNeXt-${depth} 32x4d` : `ResNet-${depth}`}${attention === 'none' ? '' : ` + ${attention.toUpperCase()}`}`;
+  if (!rla) {
     registerModel({
-      name: `${base}${suffix}`,
+      name,
       family: 'resnet',
       officialFile: 'models/resnet.py',
       description: `${label} baseline`,
       options: [...COMMON_OPTIONS, ...attentionOptions],
       create: (options) => new ResNet(baseConfig(depth, resnext, attention, options)),
     });
-    // The official code has RLA versions of every ResNet variant but the SE ResNets.
-    if (attention === 'se' && !resnext) continue;
-    registerModel({
-      name: `rla_${base}${suffix}`,
-      family: 'rla_resnet',
-      officialFile: 'models/resnet_rla.py',
-      description: `RLA-${label} (k = 32)`,
-      options: [...COMMON_OPTIONS, ...attentionOptions, 'rlaChannel', 'rlaInput'],
-      create: (options) =>
-        new RLAResNet({
-          ...baseConfig(depth, resnext, attention, options),
-          rlaChannel: options.rlaChannel ?? 32,
-          variant: { ...OFFICIAL_RLA, input: options.rlaInput ?? OFFICIAL_RLA.input },
-        }),
-    });
+    continue;
   }
+  registerModel({
+    name,
+    family: 'rla_resnet',
+    officialFile: 'models/resnet_rla.py',
+    description: `RLA-${label} (k = 32)`,
+    options: [...COMMON_OPTIONS, ...attentionOptions, 'rlaChannel', 'rlaInput'],
+    create: (options) =>
+      new RLAResNet({
+        ...baseConfig(depth, resnext, attention, options),
+        rlaChannel: options.rlaChannel ?? 32,
+        variant: { ...OFFICIAL_RLA, input: options.rlaInput ?? OFFICIAL_RLA.input },
+      }),
+  });
 }

@@ -10,7 +10,7 @@ import { Rng } from '../nn/init.js';
 import { Linear } from '../nn/linear.js';
 import { ModuleList } from '../nn/module.js';
 import { GlobalAvgPool2d, MaxPool2d } from '../nn/pool.js';
-import { type BackboneFeatures, ClassifierModel, type IntermediateSink } from './classifier.js';
+import { type BackboneFeatures, blockName, ClassifierModel, type IntermediateSink } from './classifier.js';
 import { resnetStemSize } from './input-size.js';
 import { bottleneckStageConfigs, type ResNetConfig, validateResNetConfig } from './resnet-config.js';
 
@@ -53,7 +53,7 @@ export class ResNet extends ClassifierModel {
     this.stages.forEach((stage, s) => {
       stage.items.forEach((block, b) => {
         x = block.forward(x);
-        sink?.(b === stage.length - 1 ? `stage${s + 1}.x` : `stage${s + 1}.block${b + 1}.x`, x);
+        sink?.(`${blockName(s, b, stage.length)}.x`, x);
       });
     });
     return { x, h: null };

@@ -4,6 +4,8 @@
  * widened plain ResNet of `models/resnet_k.py`. Row letters follow the paper's Table 6 as mapped in
  * docs/ablations.md; counts equal the official ones (test/fixtures/spec/official-counts.json).
  */
+
+import { checkPositiveInteger } from '../util/checks.js';
 import { type ModelOptionName, registerModel } from './registry.js';
 import { ResNet } from './resnet.js';
 import { STAGE_PLANES } from './resnet-config.js';
@@ -222,7 +224,7 @@ registerModel({
   options: [...COMMON_OPTIONS, 'rlaChannel'],
   create: (options) => {
     const k = options.rlaChannel ?? 32;
-    if (!Number.isInteger(k) || k < 1) throw new Error(`rlaChannel must be a positive integer, got ${k}`);
+    checkPositiveInteger('rlaChannel', k);
     // Official `add_k = int(channel_k / self.expansion)`.
     const addedPlanes = Math.trunc(k / 4);
     return new ResNet({

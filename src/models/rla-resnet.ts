@@ -9,19 +9,15 @@
  * State_dict names and order are the official ones of each variant.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  BOTTLENECK_EXPANSION,
-  type RLABlockOutput,
-  RLABottleneck,
-  zeroInitLastBatchNorm,
-} from '../layers/bottleneck.js';
+import { BOTTLENECK_EXPANSION, RLABottleneck, zeroInitLastBatchNorm } from '../layers/bottleneck.js';
 import {
   createRecurrentModule,
   initialRLAState,
   type RecurrentModule,
   type RLACell,
   type RLAState,
-  rlaUpdate,
+  rlaHeadState,
+  rlaUpdateAfter,
 } from '../layers/rla-update.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import { Conv2d } from '../nn/conv.js';
@@ -29,8 +25,9 @@ import { Rng } from '../nn/init.js';
 import { Linear } from '../nn/linear.js';
 import { ModuleList } from '../nn/module.js';
 import { GlobalAvgPool2d, MaxPool2d } from '../nn/pool.js';
-import { type BackboneFeatures, ClassifierModel, type IntermediateSink } from './classifier.js';
-import { nearestAcceptedSizes, rlaResNetAcceptsSize } from './input-size.js';
+import { checkPositiveInteger } from '../util/checks.js';
+import { type BackboneFeatures, blockName, ClassifierModel, type IntermediateSink } from './classifier.js';
+import { checkEachSide, nearestAcceptedSizes, rlaResNetAcceptsSize } from './input-size.js';
 import { bottleneckStageConfigs, type RLAResNetConfig, validateResNetConfig } from './resnet-config.js';
 
 export class RLAResNet extends ClassifierModel {
@@ -52,7 +49,7 @@ export class RLAResNet extends ClassifierModel {
     super();
     validateResNetConfig(config);
     const k = config.rlaChannel;
-    if (!Number.isInteger(k) || k < 1) throw new Error(`rlaChannel must be a positive integer, got ${k}`);
+    checkPositiveInteger('rlaChannel', k);
     const { variant } = config;
     const rng = new Rng(config.seed);
     this.numClasses = config.numClasses;
@@ -95,19 +92,16 @@ export class RLAResNet extends ClassifierModel {
   }
 
   checkInputSize(height: number, width: number): void {
-    for (const [axis, size] of [
-      ['height', height],
-      ['width', width],
-    ] as const) {
-      if (!rlaResNetAcceptsSize(size)) {
-        const near = nearestAcceptedSizes(size, (s) => rlaResNetAcceptsSize(s));
-        throw new Error(
-          `input ${axis} ${size} is not supported by the official RLA-ResNet: h is pooled with floor while x is ` +
-            `downsampled with ceil, so ceil(${axis}/4) must be divisible by 8 (multiples of 32 work, e.g. 224); ` +
-            `nearest working sizes: ${near.join(', ')}`,
-        );
-      }
-    }
+    const accepts = (size: number) => rlaResNetAcceptsSize(size);
+    checkEachSide(
+      height,
+      width,
+      accepts,
+      (axis, size) =>
+        `input ${axis} ${size} is not supported by the official RLA-ResNet: h is pooled with floor while x is ` +
+        `downsampled with ceil, so ceil(${axis}/4) must be divisible by 8 (multiples of 32 work, e.g. 224); ` +
+        `nearest working sizes: ${nearestAcceptedSizes(size, accepts).join(', ')}`,
+    );
   }
 
   /** The modules of the update after block b of stage s. */
@@ -124,34 +118,18 @@ export class RLAResNet extends ClassifierModel {
     };
   }
 
-  /** The tensor the variant aggregates into h. */
-  private aggregated(step: RLABlockOutput): tf.Tensor4D {
-    switch (this.config.variant.input) {
-      case 'block-output':
-        return step.out;
-      case 'residual-branch':
-        return step.branch;
-      case 'shortcut':
-        return step.shortcut;
-    }
-  }
-
   protected runBackbone(input: tf.Tensor4D, sink?: IntermediateSink): BackboneFeatures {
     let x = this.maxpool.forward(tf.relu(this.bn1.forward(this.conv1.forward(input))));
     sink?.('stem.x', x);
     const [n, height, width] = x.shape;
-    let state: RLAState = initialRLAState(this.config.variant.update, [
-      n,
-      height,
-      width,
-      this.config.rlaChannel,
-    ]);
+    const { input: rlaInput, update } = this.config.variant;
+    let state: RLAState = initialRLAState(update, [n, height, width, this.config.rlaChannel]);
     this.stages.items.forEach((stage, s) => {
       stage.items.forEach((block, b) => {
         const step = block.forwardWithState(x, state);
         x = step.out;
-        state = rlaUpdate(step.state, this.aggregated(step), this.cellOf(s, b), this.config.variant.update);
-        const name = b === stage.length - 1 ? `stage${s + 1}` : `stage${s + 1}.block${b + 1}`;
+        state = rlaUpdateAfter(step, rlaInput, this.cellOf(s, b), update);
+        const name = blockName(s, b, stage.length);
         sink?.(`${name}.x`, x);
         sink?.(`${name}.h`, state.h);
       });
@@ -159,16 +137,10 @@ export class RLAResNet extends ClassifierModel {
     return { x, h: state.h };
   }
 
-  /** h as the head uses it: relu(bn2(h)) for RLA-Net, tanh(bn2(h)) for v1, h itself for v1post/lstm/gru. */
-  private headState(h: tf.Tensor4D): tf.Tensor4D {
-    if (!this.bn2) return h;
-    const normalised = this.bn2.forward(h);
-    return this.config.variant.head === 'bn-tanh' ? tf.tanh(normalised) : tf.relu(normalised);
-  }
-
   protected runHead(features: BackboneFeatures, sink?: IntermediateSink): tf.Tensor2D {
     if (!features.h) throw new Error('RLA-ResNet head needs the hidden state h');
-    const h = this.headState(features.h);
+    // relu(bn2(h)) for RLA-Net, tanh(bn2(h)) for v1, h itself for v1post/lstm/gru.
+    const h = rlaHeadState(features.h, this.bn2, this.config.variant.head);
     sink?.('head.h', h);
     const pooled = this.avgpool.forward(tf.concat([features.x, h], 3));
     const flat = tf.reshape(pooled, [pooled.shape[0], pooled.shape[3]]) as tf.Tensor2D;

@@ -3,12 +3,7 @@
  * (`models/resnet_rla*.py`) is one point of it, and `RLAResNet` builds any point. The presets below are the
  * official ones; docs/ablations.md maps them to the paper's rows.
  */
-import type { RLAInput, RLAUpdateRule } from '../layers/rla-update.js';
-
-/** What the head does to h before `cat(x, h)`: BN then ReLU (RLA-Net), BN then tanh (v1), or nothing. */
-export type RLAHead = 'bn-relu' | 'bn-tanh' | 'none';
-
-export const RLA_HEADS: readonly RLAHead[] = ['bn-relu', 'bn-tanh', 'none'];
+import type { RLAHead, RLAInput, RLAUpdateRule } from '../layers/rla-update.js';
 
 /** Which modules of the RLA update are shared. */
 export type RLACellSharing =

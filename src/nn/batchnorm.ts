@@ -4,9 +4,10 @@
  * unbiased variance for the running estimate, and an int `num_batches_tracked` buffer.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { numel } from '../util/shape.js';
 import { constantTensor } from './init.js';
 import { Buffer, Module, Parameter } from './module.js';
-import { numel, recordMacs } from './op-counter.js';
+import { recordMacs } from './op-counter.js';
 import { activeTracer } from './trace-hook.js';
 
 export class BatchNorm2d extends Module {

@@ -3,10 +3,11 @@
  * Weights are stored [kh, kw, in, out/groups]; see tensor-layout.ts for the PyTorch correspondence.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { numel } from '../util/shape.js';
 import { convolveAsMatMul } from './conv-matmul.js';
 import { kaimingNormalFanOut, type Rng, torchDefaultUniform } from './init.js';
 import { Module, Parameter } from './module.js';
-import { activeCounter, numel, recordMacs } from './op-counter.js';
+import { activeCounter, recordMacs } from './op-counter.js';
 import { liveTaps, windowOutputSize } from './padding.js';
 import { activeTracer } from './trace-hook.js';
 

@@ -3,6 +3,7 @@
  * the same seed is identical on every backend (values are drawn in JS, not by a backend kernel).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { numel } from '../util/shape.js';
 
 /** sfc32: small, fast, good-quality 32-bit PRNG. */
 export class Rng {
@@ -66,18 +67,14 @@ export class Rng {
   }
 }
 
-function size(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
 export function normalTensor(rng: Rng, shape: number[], std: number, mean = 0): tf.Tensor {
-  const values = new Float32Array(size(shape));
+  const values = new Float32Array(numel(shape));
   for (let i = 0; i < values.length; i++) values[i] = mean + std * rng.normal();
   return tf.tensor(values, shape, 'float32');
 }
 
 export function uniformTensor(rng: Rng, shape: number[], low: number, high: number): tf.Tensor {
-  const values = new Float32Array(size(shape));
+  const values = new Float32Array(numel(shape));
   for (let i = 0; i < values.length; i++) values[i] = low + (high - low) * rng.uniform();
   return tf.tensor(values, shape, 'float32');
 }

@@ -1,8 +1,9 @@
 /** Linear layer with PyTorch's default init. Weight stored [in, out] (PyTorch: [out, in]). */
 import * as tf from '@tensorflow/tfjs-core';
+import { numel } from '../util/shape.js';
 import { type Rng, torchDefaultUniform } from './init.js';
 import { Module, Parameter } from './module.js';
-import { numel, recordMacs } from './op-counter.js';
+import { recordMacs } from './op-counter.js';
 import { activeTracer } from './trace-hook.js';
 
 export class Linear extends Module {

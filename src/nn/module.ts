@@ -9,14 +9,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import '../engine/gradients.js';
 import { SAME_LAYOUT, type TorchLayout } from './tensor-layout.js';
 
-/** A trainable tensor. One Parameter object may be registered under several names (tied weights). */
-export class Parameter {
+/** A state tensor of a module, held in a TF.js variable: what Parameter and Buffer share. */
+abstract class StateTensor {
   readonly variable: tf.Variable;
-  constructor(
-    value: tf.Tensor,
-    readonly layout: TorchLayout = SAME_LAYOUT,
-  ) {
-    this.variable = tf.variable(value, true);
+  /** Takes `value` over (it is disposed); `trainable` variables receive gradients. */
+  protected constructor(value: tf.Tensor, trainable: boolean) {
+    this.variable = tf.variable(value, trainable);
     value.dispose();
   }
   get value(): tf.Tensor {
@@ -32,20 +30,20 @@ export class Parameter {
   }
 }
 
+/** A trainable tensor. One Parameter object may be registered under several names (tied weights). */
+export class Parameter extends StateTensor {
+  constructor(
+    value: tf.Tensor,
+    readonly layout: TorchLayout = SAME_LAYOUT,
+  ) {
+    super(value, true);
+  }
+}
+
 /** A non-trainable state tensor (BN running statistics, `num_batches_tracked`). */
-export class Buffer {
-  readonly variable: tf.Variable;
+export class Buffer extends StateTensor {
   constructor(value: tf.Tensor) {
-    this.variable = tf.variable(value, false);
-    value.dispose();
-  }
-  get value(): tf.Tensor {
-    return this.variable;
-  }
-  /** Replaces the value (same shape) and disposes `value`. */
-  set(value: tf.Tensor): void {
-    this.variable.assign(value);
-    value.dispose();
+    super(value, false);
   }
 }
 

@@ -29,7 +29,3 @@ export function withCounter<T>(counter: OpCounter, fn: () => T): T {
 export function recordMacs(macs: number): void {
   if (active) active.macs += macs;
 }
-
-export function numel(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}

@@ -1,7 +1,8 @@
 /** Pooling layers with PyTorch semantics over NHWC tensors. */
 import * as tf from '@tensorflow/tfjs-core';
+import { numel } from '../util/shape.js';
 import { Module } from './module.js';
-import { numel, recordMacs } from './op-counter.js';
+import { recordMacs } from './op-counter.js';
 import { padSpatial, windowOutputSize } from './padding.js';
 import { activeTracer } from './trace-hook.js';
 

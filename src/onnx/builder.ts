@@ -7,6 +7,7 @@
  * Values are ONNX value names (strings); every 4-D value is NCHW.
  */
 import type { Buffer, Module, Parameter } from '../nn/module.js';
+import { numel } from '../util/shape.js';
 import {
   type AttributeValue,
   DataType,
@@ -239,7 +240,7 @@ export class OnnxBuilder {
   floatConstant(key: string, name: string, dims: number[], make: () => Float32Array): Value {
     const existing = this.constants.get(key);
     if (existing) return existing;
-    const expected = dims.reduce((a, b) => a * b, 1);
+    const expected = numel(dims);
     let data: Float32Array | null = null;
     return this.addInitializer(key, name, DataType.FLOAT, dims, () => {
       data ??= make();

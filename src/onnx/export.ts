@@ -5,6 +5,7 @@
  * model's inference (eval-mode) function whatever `model.training` says.
  */
 import type { ClassifierModel } from '../models/classifier.js';
+import { checkPositiveInteger } from '../util/checks.js';
 import { OnnxBuilder } from './builder.js';
 import { type Dim, encodeModel, irVersionForOpset, type ModelProto } from './onnx-proto.js';
 import { traceModel } from './trace/trace-model.js';
@@ -43,8 +44,7 @@ export const ONNX_LOGITS = 'logits';
 
 function inputShape(model: ClassifierModel, options: ExportOnnxOptions): Dim[] {
   const batchSize = options.batchSize ?? 1;
-  if (!Number.isInteger(batchSize) || batchSize < 1)
-    throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
+  checkPositiveInteger('batchSize', batchSize);
   const batch: Dim = options.dynamicBatch ? 'batch' : batchSize;
   if (options.inputSize === undefined) return [batch, 3, 'height', 'width'];
   const [height, width] =

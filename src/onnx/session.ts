@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as ort from 'onnxruntime-node';
 import type { ClassifierModel } from '../models/classifier.js';
+import { checkPositiveInteger } from '../util/checks.js';
 import { type ExportOnnxOptions, exportOnnx, ONNX_INPUT, ONNX_LOGITS } from './export.js';
 
 export interface InferenceSessionOptions {
@@ -138,9 +139,7 @@ export async function createInferenceSession(
     interOpNumThreads: 1,
   };
   if (options.threads !== undefined) {
-    if (!Number.isInteger(options.threads) || options.threads < 1) {
-      throw new Error(`threads must be a positive integer, got ${options.threads}`);
-    }
+    checkPositiveInteger('threads', options.threads);
     sessionOptions.intraOpNumThreads = options.threads;
   }
   if (options.optimizedModelFilePath) sessionOptions.optimizedModelFilePath = options.optimizedModelFilePath;

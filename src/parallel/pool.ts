@@ -20,6 +20,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { ModelOptions } from '../models/registry.js';
 import type { SGDOptions } from '../train/sgd.js';
+import type { StepResult } from '../train/step.js';
+import { checkPositiveInteger } from '../util/checks.js';
 import { chunkRange, GradientExchange } from './exchange.js';
 import type {
   BatchSlice,
@@ -44,6 +46,11 @@ export interface WorkerPoolOptions {
   backend?: 'wasm' | 'cpu';
   /** SGD hyper-parameters (default: the official train.py, lr 0.1, momentum 0.9, weight decay 1e-4). */
   optimizer?: SGDOptions;
+  /**
+   * The module every worker thread runs (default: this package's `worker.js`). Tests pass a module that imports
+   * it and adds faults, so that the production worker and its protocol carry no test hooks.
+   */
+  workerScript?: URL;
 }
 
 /** Images as a tensor or as raw NHWC float32 data with its shape. */
@@ -51,16 +58,6 @@ export type ImageBatch = tf.Tensor4D | { data: Float32Array; shape: [number, num
 
 /** Class indices, one per image. */
 export type LabelBatch = tf.Tensor1D | Int32Array | readonly number[];
-
-/** What a step reports (the trainer's StepResult). A non-finite `loss` means the weights were not updated. */
-export interface TrainStepResult {
-  /** Mean cross-entropy over the whole batch (before the update). */
-  loss: number;
-  /** Images whose label was the top-1 / among the top-5 logits. */
-  correct1: number;
-  correct5: number;
-  count: number;
-}
 
 export interface TrainStepOptions {
   /** Learning rate for this and later steps (default: unchanged). */
@@ -111,12 +108,12 @@ export class WorkerPool {
   /** Starts the workers, builds identical replicas (worker 0's initial weights are copied to the others). */
   static async create(options: WorkerPoolOptions): Promise<WorkerPool> {
     const count = options.workers ?? availableParallelism();
-    if (!Number.isInteger(count) || count < 1)
-      throw new Error(`workers must be a positive integer, got ${count}`);
+    checkPositiveInteger('workers', count);
     let pool: WorkerPool | null = null;
     const handles: WorkerHandle[] = [];
     const onFailure = (error: Error) => pool?.fail(error);
-    for (let i = 0; i < count; i++) handles.push(new WorkerHandle(i, WORKER_SCRIPT, onFailure));
+    const script = options.workerScript ?? WORKER_SCRIPT;
+    for (let i = 0; i < count; i++) handles.push(new WorkerHandle(i, script, onFailure));
     pool = new WorkerPool(handles, options);
     try {
       await pool.initialise();
@@ -207,11 +204,7 @@ export class WorkerPool {
    * One data-parallel SGD step on a batch (NHWC images, class labels). When any shard's loss is not finite the
    * weights are left as they were (the running statistics are still averaged, so the replicas stay identical).
    */
-  trainStep(
-    images: ImageBatch,
-    labels: LabelBatch,
-    options: TrainStepOptions = {},
-  ): Promise<TrainStepResult> {
+  trainStep(images: ImageBatch, labels: LabelBatch, options: TrainStepOptions = {}): Promise<StepResult> {
     return this.enqueue(async () => {
       const data = await imageData(images);
       const slices = this.slices(data, await labelData(labels));
@@ -316,18 +309,6 @@ export class WorkerPool {
         this.handles.map((handle) => handle.request({ type: 'loadMomentum', buffers: transferred })),
       );
     });
-  }
-
-  /**
-   * Test hook: makes worker `worker` throw an error nobody catches (what a crash looks like to the pool).
-   * @internal
-   */
-  crashWorkerForTesting(worker: number, message: string): Promise<void> {
-    // The request itself may be answered by the crash it causes: either outcome means the worker is failing.
-    return this.handles[worker].request({ type: 'fail', message }).then(
-      () => undefined,
-      () => undefined,
-    );
   }
 
   /** Stops every worker thread and waits until they have exited. Idempotent. */

@@ -4,6 +4,7 @@
  */
 import type { ModelOptions } from '../models/registry.js';
 import type { SGDOptions } from '../train/sgd.js';
+import type { StepResult } from '../train/step.js';
 
 /** One tensor of a state dict as it crosses threads (native layout, row-major). */
 export interface TransferredTensor {
@@ -45,8 +46,7 @@ export type WorkerRequest =
   | { type: 'getState' }
   | { type: 'loadState'; entries: TransferredTensor[] }
   | { type: 'getMomentum' }
-  | { type: 'loadMomentum'; buffers: MomentumBuffers }
-  | { type: 'fail'; message: string };
+  | { type: 'loadMomentum'; buffers: MomentumBuffers };
 
 /** What `init` answers: the sizes of the flat vector a training step exchanges. */
 export interface ExchangeLayout {
@@ -57,13 +57,8 @@ export interface ExchangeLayout {
 }
 
 /** What a worker reports after the forward and backward pass on its shard. */
-export interface ShardResult {
-  /** Mean cross-entropy of the shard. */
-  loss: number;
-  /** Shard samples whose label is the top-1 / among the top-5 logits. */
-  correct1: number;
-  correct5: number;
-  count: number;
+/** A shard's step report (mean loss and hits of the shard) and which parameters received a gradient. */
+export interface ShardResult extends StepResult {
   /** Per parameter (model.parameters() order): whether it received a gradient. */
   hasGradient: boolean[];
 }

@@ -4,14 +4,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../engine/backend.js';
-import { leanVariableGrads } from '../engine/kernels/lean-backward.js';
 import { isWasmBackend } from '../engine/kernels/wasm-heap.js';
 import type { ClassifierModel } from '../models/classifier.js';
 import { createModel } from '../models/index.js';
 import type { ModelOptions } from '../models/registry.js';
 import type { Buffer, Parameter } from '../nn/module.js';
-import { crossEntropy, topKCorrect } from '../train/loss.js';
 import { SGD, type SGDOptions } from '../train/sgd.js';
+import { batchGradients } from '../train/step.js';
+import { numel } from '../util/shape.js';
 import { GradientExchange } from './exchange.js';
 import type {
   BatchSlice,
@@ -34,10 +34,6 @@ function readInto(tensor: tf.Tensor, target: Float32Array, offset: number): void
  */
 function tensorFrom(values: Float32Array, shape: number[]): tf.Tensor {
   return tf.tensor(isWasmBackend(tf.backend()) ? values : values.slice(), shape, 'float32');
-}
-
-function sizeOf(shape: readonly number[]): number {
-  return shape.reduce((product, d) => product * d, 1);
 }
 
 export class Replica {
@@ -70,8 +66,8 @@ export class Replica {
   /** Sizes of the vector this replica exchanges per step. */
   layout(): ExchangeLayout {
     return {
-      gradientSize: this.parameters.reduce((sum, p) => sum + sizeOf(p.shape), 0),
-      bufferSize: this.floatBuffers.reduce((sum, b) => sum + sizeOf(b.variable.shape), 0),
+      gradientSize: this.parameters.reduce((sum, p) => sum + numel(p.shape), 0),
+      bufferSize: this.floatBuffers.reduce((sum, b) => sum + numel(b.variable.shape), 0),
     };
   }
 
@@ -103,21 +99,14 @@ export class Replica {
     const exchange = this.requireExchange();
     if (!batch.labels) throw new Error('replica: a training batch needs labels');
     const target = exchange.slot(this.slot);
-    this.model.train();
-    const labelValues = new Int32Array(batch.labels).slice(batch.begin, batch.begin + batch.count);
+    const labels = new Int32Array(batch.labels).slice(batch.begin, batch.begin + batch.count);
     const x = this.images(batch);
-    const labels = tf.tensor1d(labelValues, 'int32');
-    let logits: tf.Tensor2D | null = null;
     try {
-      const variables = this.parameters.map((p) => p.variable);
-      const { value, grads } = leanVariableGrads(() => {
-        logits = tf.keep(this.model.forward(x));
-        return crossEntropy(logits, labels);
-      }, variables);
+      const { result, grads } = batchGradients(this.model, this.parameters, x, labels);
       let offset = 0;
       const hasGradient = this.parameters.map((parameter) => {
-        const grad = grads[parameter.variable.name];
-        const size = sizeOf(parameter.shape);
+        const grad = grads.get(parameter);
+        const size = numel(parameter.shape);
         if (grad) readInto(grad, target, offset);
         else target.fill(0, offset, offset + size);
         offset += size;
@@ -125,22 +114,12 @@ export class Replica {
       });
       for (const buffer of this.floatBuffers) {
         readInto(buffer.variable, target, offset);
-        offset += sizeOf(buffer.variable.shape);
+        offset += numel(buffer.variable.shape);
       }
-      const loss = value.dataSync()[0];
-      const logitValues = (logits as tf.Tensor2D | null)?.dataSync() as Float32Array;
-      const classes = this.model.numClasses;
-      tf.dispose([value, grads]);
-      return {
-        loss,
-        correct1: topKCorrect(logitValues, labelValues, classes, 1),
-        correct5: topKCorrect(logitValues, labelValues, classes, Math.min(5, classes)),
-        count: batch.count,
-        hasGradient,
-      };
+      tf.dispose([...grads.values()]);
+      return { ...result, hasGradient };
     } finally {
-      tf.dispose([x, labels]);
-      if (logits) (logits as tf.Tensor2D).dispose();
+      x.dispose();
     }
   }
 
@@ -159,7 +138,7 @@ export class Replica {
     let offset = 0;
     const grads = new Map<Parameter, tf.Tensor>();
     this.parameters.forEach((parameter, i) => {
-      const size = sizeOf(parameter.shape);
+      const size = numel(parameter.shape);
       if (updateParameters && hasGradient[i]) {
         grads.set(parameter, tensorFrom(reduced.subarray(offset, offset + size), parameter.shape));
       }
@@ -173,7 +152,7 @@ export class Replica {
     }
     for (const buffer of this.floatBuffers) {
       const shape = buffer.variable.shape;
-      const size = sizeOf(shape);
+      const size = numel(shape);
       buffer.set(tensorFrom(reduced.subarray(offset, offset + size), shape));
       offset += size;
     }

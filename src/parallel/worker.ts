@@ -51,12 +51,6 @@ async function handle(request: PostedRequest): Promise<{ result: unknown; transf
     case 'loadMomentum':
       requireReplica().loadMomentumBuffers(request.buffers);
       return { result: null };
-    case 'fail':
-      // Test hook: an error nobody catches, as a crashing native kernel or a bug in an async callback would raise.
-      setImmediate(() => {
-        throw new Error(request.message);
-      });
-      return { result: null };
   }
 }
 

@@ -5,6 +5,7 @@
 import { MAX_INPUT_SIDE } from '../data/preprocessing.js';
 import type { ModelOptions } from '../models/registry.js';
 import { type ScheduleSpec, scheduleProblems } from './schedule.js';
+import type { SGDOptions } from './sgd.js';
 
 /** All settings of a training run (see `rla train --help` for the matching options). */
 export interface TrainConfig {
@@ -109,4 +110,14 @@ export function configProblems(config: TrainConfig): string[] {
     );
   }
   return problems;
+}
+
+/** The SGD hyper-parameters of a run (the optimizer on this thread and every replica's are built from these). */
+export function sgdOptions(config: TrainConfig): SGDOptions {
+  return {
+    lr: config.lr,
+    momentum: config.momentum,
+    weightDecay: config.weightDecay,
+    nesterov: config.nesterov,
+  };
 }

@@ -21,7 +21,8 @@ export const TRAINING_ENGINES: readonly TrainingEngine[] = ['ort', 'tfjs'];
 export interface EngineTraining {
   step: TrainStep;
   pull: () => Promise<void>;
-  evaluate: (
+  /** Evaluation on the engine (omitted: TF.js on this thread). */
+  evaluate?: (
     model: ClassifierModel,
     loader: DataLoader,
     onBatch?: (done: number, total: number) => void,

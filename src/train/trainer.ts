@@ -12,21 +12,22 @@ import { join } from 'node:path';
 import type { DataLoader } from '../data/loader.js';
 import type { Preprocessing } from '../data/preprocessing.js';
 import type { ClassifierModel } from '../models/classifier.js';
+import { percent } from '../util/format.js';
+import type { TrainConfig } from './config.js';
+import { type EvalResult, evaluate } from './evaluate.js';
+import { appendMetrics, type EpochRecord } from './metrics-log.js';
+import { formatDuration, type ProgressReporter } from './progress.js';
+import { learningRate } from './schedule.js';
+import type { SGD } from './sgd.js';
+import { createLocalStep, type StepResult, type TrainStep } from './step.js';
+import { loadTrainedWeights, saveTrainedModel } from './trained-model-file.js';
 import {
   EMPTY_SUMS,
   type EpochSums,
   saveTrainingCheckpoint,
   TRAINING_FORMAT_VERSION,
   type TrainingState,
-} from './checkpoint.js';
-import type { TrainConfig } from './config.js';
-import { type EvalResult, evaluate } from './evaluate.js';
-import { appendMetrics, type EpochRecord } from './metrics-log.js';
-import { loadTrainedWeights, saveTrainedModel } from './model-file.js';
-import { formatDuration, type ProgressReporter } from './progress.js';
-import { learningRate } from './schedule.js';
-import type { SGD } from './sgd.js';
-import { createLocalStep, type StepResult, type TrainStep } from './step.js';
+} from './training-checkpoint.js';
 
 /** The training checkpoint inside a run directory. */
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
@@ -70,10 +71,6 @@ export type TrainOutcome =
   | { status: 'completed'; best: TrainingState['best']; test: EvalResult | null; lastVal: EvalResult | null }
   | { status: 'interrupted'; epoch: number; batch: number; checkpoint: string }
   | { status: 'diverged'; epoch: number; batch: number; message: string };
-
-function percent(x: number | null): string {
-  return x === null ? '-' : `${(100 * x).toFixed(2)}%`;
-}
 
 /** "end of epoch 3" or "epoch 4 after batch 17" (1-based, for messages). */
 export function describePosition(state: Pick<TrainingState, 'epoch' | 'batch'>): string {

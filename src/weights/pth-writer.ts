@@ -4,6 +4,7 @@
  * in its own 64-byte-aligned record.
  */
 
+import { numel } from '../util/shape.js';
 import { DTYPE_ITEMSIZE, type TorchDtype } from './dtypes.js';
 import { CheckpointError } from './errors.js';
 import { writeZip, type ZipInputFile } from './zip.js';
@@ -138,12 +139,12 @@ export function writeTorchCheckpoint(
     if (byKey.has(key)) throw new CheckpointError(`key ${key} appears twice`);
     if (!(t.dtype in DTYPE_ITEMSIZE))
       throw new CheckpointError(`key ${key}: unsupported dtype ${String(t.dtype)}`);
-    let numel = 1;
+    let elements = 1;
     for (const d of t.shape) {
       if (!Number.isSafeInteger(d) || d < 0) throw new CheckpointError(`key ${key}: bad shape [${t.shape}]`);
-      numel *= d;
+      elements *= d;
     }
-    const need = numel * DTYPE_ITEMSIZE[t.dtype];
+    const need = elements * DTYPE_ITEMSIZE[t.dtype];
     if (t.data.byteLength !== need) {
       throw new CheckpointError(
         `key ${key}: shape [${t.shape}] x ${t.dtype} needs ${need} bytes, data has ${t.data.byteLength}`,
@@ -189,8 +190,7 @@ export function writeTorchCheckpoint(
       storageIds.set(own, sid);
       dataFiles.push({ name: `${archiveName}/data/${sid}`, data: bytesOf(t.data) });
     }
-    let numel = 1;
-    for (const d of t.shape) numel *= d;
+    const count = numel(t.shape);
     const stride = new Array<number>(t.shape.length);
     for (let i = t.shape.length - 1, s = 1; i >= 0; i--) {
       stride[i] = s;
@@ -205,7 +205,7 @@ export function writeTorchCheckpoint(
     p.global('torch', STORAGE_CLASS[t.dtype]);
     p.str(sid);
     p.str('cpu');
-    p.int(numel);
+    p.int(count);
     p.op(0x74, 0x51); // TUPLE, BINPERSID
     p.int(0); // storage offset
     p.intTuple(t.shape);

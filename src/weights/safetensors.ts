@@ -9,6 +9,7 @@
  */
 
 import { describeValue, formatShape, truncateText } from '../util/bounded-text.js';
+import { numel } from '../util/shape.js';
 import { DTYPE_ITEMSIZE, dataViewOf, readElementAsNumber, type TorchDtype } from './dtypes.js';
 import { SafetensorsError } from './errors.js';
 
@@ -61,12 +62,6 @@ function isDtype(v: unknown): v is SafetensorsDtype {
 
 function itemsize(dtype: SafetensorsDtype): number {
   return DTYPE_ITEMSIZE[SAFETENSORS_TO_TORCH[dtype]];
-}
-
-function shapeNumel(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
 }
 
 function isDim(v: unknown): v is number {
@@ -149,10 +144,10 @@ function parseSafetensors(bytes: Uint8Array): SafetensorsFile {
       throw new SafetensorsError(
         `${tensor}: data_offsets [${begin}, ${end}] exceed the ${dataLen}-byte data section`,
       );
-    const numel = shapeNumel(shape);
-    if (!Number.isSafeInteger(numel * itemsize(dtype)) || numel * itemsize(dtype) !== end - begin) {
+    const bytes = numel(shape) * itemsize(dtype);
+    if (!Number.isSafeInteger(bytes) || bytes !== end - begin) {
       throw new SafetensorsError(
-        `${tensor}: shape ${formatShape(shape)} x ${dtype} needs ${numel * itemsize(dtype)} bytes but data_offsets span ${end - begin}`,
+        `${tensor}: shape ${formatShape(shape)} x ${dtype} needs ${bytes} bytes but data_offsets span ${end - begin}`,
       );
     }
     found.push({ name, dtype, shape: shape.slice(), begin, end });
@@ -218,7 +213,7 @@ export function writeSafetensors(
     if (!isDtype(t.dtype)) throw new SafetensorsError(`tensor ${name}: unknown dtype ${String(t.dtype)}`);
     if (!t.shape.every(isDim)) throw new SafetensorsError(`tensor ${name}: bad shape [${t.shape}]`);
     const data = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    const need = shapeNumel(t.shape) * itemsize(t.dtype);
+    const need = numel(t.shape) * itemsize(t.dtype);
     if (data.length !== need) {
       throw new SafetensorsError(
         `tensor ${name}: shape [${t.shape}] x ${t.dtype} needs ${need} bytes, data has ${data.length}`,

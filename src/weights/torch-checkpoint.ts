@@ -192,6 +192,22 @@ function storageDtype(type: unknown): TorchDtype {
   return dtype;
 }
 
+/** The checked fields of a `('storage', type, key, location, numel, ...)` persistent id (both file formats). */
+function storageFields(
+  type: unknown,
+  key: unknown,
+  location: unknown,
+  numel: unknown,
+): { key: string; dtype: TorchDtype; location: string; numel: number } {
+  pidCheck(typeof key === 'string', 'key is not a string');
+  const k = key as string;
+  const dtype = storageDtype(type);
+  pidCheck(typeof location === 'string', `location of storage ${k} is not a string`);
+  const n = intArg(numel, `element count of storage ${k}`);
+  pidCheck(n >= 0, `storage ${k} has a negative element count`);
+  return { key: k, dtype, location: location as string, numel: n };
+}
+
 function readZipCheckpoint(
   bytes: Uint8Array,
   options: ReadTorchCheckpointOptions,
@@ -212,12 +228,7 @@ function readZipCheckpoint(
     pidCheck(Array.isArray(pid) && pid.length >= 5, 'expected a 5-tuple');
     const [kind, type, key, location, numel] = pid as unknown[];
     pidCheck(kind === 'storage', `kind ${describeValue(kind)} is not 'storage'`);
-    pidCheck(typeof key === 'string', 'key is not a string');
-    const k = key as string;
-    const dtype = storageDtype(type);
-    pidCheck(typeof location === 'string', `location of storage ${k} is not a string`);
-    const n = intArg(numel, `element count of storage ${k}`);
-    pidCheck(n >= 0, `storage ${k} has a negative element count`);
+    const { key: k, dtype, numel: n } = storageFields(type, key, location, numel);
     const seen = storages.get(k);
     if (seen) {
       if (seen.dtype !== dtype || seen.numel !== n) {
@@ -333,15 +344,11 @@ function readLegacyCheckpoint(
       throw new CheckpointError('checkpoint pickles a whole nn.Module (source code); not supported');
     pidCheck(t[0] === 'storage' && t.length >= 5, "expected ('storage', type, key, location, size, view)");
     const [, type, key, location, numel, view] = t;
-    pidCheck(typeof key === 'string', 'key is not a string');
-    const k = key as string;
-    const dtype = storageDtype(type);
-    pidCheck(typeof location === 'string', `location of storage ${k} is not a string`);
-    const n = intArg(numel, `element count of storage ${k}`);
-    pidCheck(n >= 0, `storage ${k} has a negative element count`);
+    const fields = storageFields(type, key, location, numel);
+    const { key: k, dtype, numel: n } = fields;
     let root = roots.get(k);
     if (!root) {
-      root = { key: k, dtype, numel: n, location: location as string };
+      root = fields;
       roots.set(k, root);
     } else if (root.dtype !== dtype) {
       throw new CheckpointError(`storage ${k} is referenced as both ${root.dtype} and ${dtype}`);

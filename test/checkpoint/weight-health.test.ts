@@ -8,9 +8,9 @@ import { main } from '../../src/cli/main.js';
 import { cifarPreprocessing } from '../../src/data/preprocessing.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { createModel } from '../../src/models/index.js';
-import { readTrainingCheckpoint, trainingCheckpointBytes } from '../../src/train/checkpoint.js';
 import { DEFAULT_CONFIG } from '../../src/train/config.js';
 import { SGD } from '../../src/train/sgd.js';
+import { readTrainingCheckpoint, trainingCheckpointBytes } from '../../src/train/training-checkpoint.js';
 import { readSafetensors, writeSafetensors } from '../../src/weights/safetensors.js';
 import { patternRgb, pngBytes, tempDir, writeCifar10 } from '../data/_files.js';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { main } from '../../src/cli/main.js';
-import { readTrainingCheckpoint } from '../../src/train/checkpoint.js';
+import { readTrainingCheckpoint } from '../../src/train/training-checkpoint.js';
 import { tempDir, writeCifar10 } from '../data/_files.js';
 
 const TINY = JSON.stringify({ layers: [1, 1, 1, 1], widthPerGroup: 2, rlaChannel: 4 });

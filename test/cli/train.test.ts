@@ -4,8 +4,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { main } from '../../src/cli/main.js';
-import { readTrainingCheckpoint } from '../../src/train/checkpoint.js';
 import { epochHistory, readMetrics } from '../../src/train/metrics-log.js';
+import { readTrainingCheckpoint } from '../../src/train/training-checkpoint.js';
 import { patternRgb, pngBytes, tempDir, writeCifar10 } from '../data/_files.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 

@@ -4,7 +4,11 @@
  *   node _crash-writer.js <checkpoint path>
  */
 import { initBackend } from '../../src/engine/backend.js';
-import { EMPTY_SUMS, saveTrainingCheckpoint, TRAINING_FORMAT_VERSION } from '../../src/train/checkpoint.js';
+import {
+  EMPTY_SUMS,
+  saveTrainingCheckpoint,
+  TRAINING_FORMAT_VERSION,
+} from '../../src/train/training-checkpoint.js';
 import { tinyConfig, tinyModel, tinySgd } from './_tiny.js';
 
 const path = process.argv[2];

@@ -8,6 +8,7 @@ import { cifarPreprocessing } from '../../src/data/preprocessing.js';
 import type { ClassifierModel } from '../../src/models/classifier.js';
 import { createModel } from '../../src/models/index.js';
 import { DEFAULT_CONFIG, type TrainConfig } from '../../src/train/config.js';
+import type { OpenedDataset } from '../../src/train/run.js';
 import { SGD } from '../../src/train/sgd.js';
 import type { TrainerOptions } from '../../src/train/trainer.js';
 
@@ -97,6 +98,17 @@ export function tinyTrainerOptions(
     classNames: ['a', 'b', 'c', 'd'],
     preprocessing: cifarPreprocessing(),
     backend,
+  };
+}
+
+/** The tiny training and held-out sets as a dataset `openTrainingRun` can take (validation on the held-out set). */
+export function tinyDatasetSplits(): OpenedDataset {
+  return {
+    dir: '(in memory)',
+    train: tinyDataset(12),
+    test: tinyDataset(8, 1),
+    classNames: ['a', 'b', 'c', 'd'],
+    preprocessing: cifarPreprocessing(),
   };
 }
 

@@ -14,7 +14,7 @@ import {
   saveTrainingCheckpoint,
   TRAINING_FORMAT_VERSION,
   type TrainingState,
-} from '../../src/train/checkpoint.js';
+} from '../../src/train/training-checkpoint.js';
 import { snapshot, tempRunDir, tinyConfig, tinyModel, tinySgd } from './_tiny.js';
 
 function state(epoch: number): TrainingState {

@@ -6,7 +6,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Batch } from '../../src/data/loader.js';
 import { initBackend } from '../../src/engine/backend.js';
 import type { ClassifierModel } from '../../src/models/classifier.js';
-import { readTrainingCheckpoint, restoreTraining } from '../../src/train/checkpoint.js';
 import type { TrainConfig } from '../../src/train/config.js';
 import { evaluate } from '../../src/train/evaluate.js';
 import { type EpochRecord, epochHistory, readMetrics } from '../../src/train/metrics-log.js';
@@ -19,6 +18,7 @@ import {
   type TrainerOptions,
   type TrainOutcome,
 } from '../../src/train/trainer.js';
+import { readTrainingCheckpoint, restoreTraining } from '../../src/train/training-checkpoint.js';
 import { assertNoLeak } from '../helpers/tensors.js';
 import {
   snapshot,

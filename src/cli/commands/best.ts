@@ -1,15 +1,12 @@
 /** `rla best <run-dir>`: the epoch with the best validation top-1, its top-1/top-5, and the test result of it. */
 import { bestEpoch, epochHistory, lastTest, readMetrics } from '../../train/metrics-log.js';
+import { percent } from '../../util/format.js';
 import { parseCommandArgs, UsageError } from '../args.js';
 
 /** `rla best --help`. */
 export const BEST_USAGE = `usage: rla best <run-dir> [--json]
   Prints the best epoch (highest validation top-1) of a run with its top-1/top-5, and the test-split result of
   those weights when the run measured it`;
-
-function percent(x: number | null): string {
-  return x === null ? '-' : `${(100 * x).toFixed(2)}%`;
-}
 
 /** Runs `rla best`; returns the exit code. */
 export async function bestCommand(argv: string[], out: (line: string) => void): Promise<number> {

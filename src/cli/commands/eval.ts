@@ -13,8 +13,9 @@ import { initBackend } from '../../engine/backend.js';
 import { exportedClassCount, readOnnxMetadata } from '../../onnx/read-metadata.js';
 import { createInferenceSession } from '../../onnx/session.js';
 import { type EvalResult, evaluate, evaluateLogits } from '../../train/evaluate.js';
-import { trainedModelInfo } from '../../train/model-file.js';
 import { evaluateOnOrt } from '../../train/ort-step.js';
+import { trainedModelInfo } from '../../train/trained-model-file.js';
+import { percent } from '../../util/format.js';
 import { BACKEND_OPTION, backendOption, integerOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';
 import {
@@ -132,9 +133,7 @@ export async function evalCommand(argv: string[], out: (line: string) => void): 
     );
   } else {
     out(`${modelName} on ${datasetName} ${split} (${result.count} images, ${engineName}):`);
-    out(
-      `  top-1 ${(100 * result.top1).toFixed(2)}%  top-5 ${(100 * result.top5).toFixed(2)}%  loss ${result.loss.toFixed(4)}`,
-    );
+    out(`  top-1 ${percent(result.top1)}  top-5 ${percent(result.top5)}  loss ${result.loss.toFixed(4)}`);
   }
   return 0;
 }

@@ -14,7 +14,7 @@ import { centerCrop, resizeShorter } from '../../data/transforms.js';
 import { initBackend } from '../../engine/backend.js';
 import { exportedClassCount, readOnnxMetadata } from '../../onnx/read-metadata.js';
 import { createInferenceSession } from '../../onnx/session.js';
-import { trainedModelInfo } from '../../train/model-file.js';
+import { trainedModelInfo } from '../../train/trained-model-file.js';
 import { BACKEND_OPTION, backendOption, integerOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';
 import {

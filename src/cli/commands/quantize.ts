@@ -13,7 +13,8 @@ import { type Agreement, compareTop1 } from '../../quantize/agreement.js';
 import type { CalibrationBatch } from '../../quantize/calibrate.js';
 import { OBSERVER_KINDS, type ObserverKind } from '../../quantize/observers.js';
 import { quantizeModel } from '../../quantize/quantize-model.js';
-import { trainedModelInfo } from '../../train/model-file.js';
+import { trainedModelInfo } from '../../train/trained-model-file.js';
+import { percent } from '../../util/format.js';
 import { writeFileAtomic } from '../../weights/files-node.js';
 import { integerOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';
@@ -23,8 +24,6 @@ import {
   WEIGHTS_OPTIONS_HELP,
   weightsChoicesFrom,
 } from '../weights-args.js';
-
-const percent = (fraction: number) => `${(100 * fraction).toFixed(2)}%`;
 
 export const QUANTIZE_USAGE = `usage: rla quantize --weights FILE -o MODEL.int8.onnx [options]
   Static int8 quantization (ONNX QDQ: per-channel symmetric int8 weights, per-tensor uint8 activations,

@@ -3,46 +3,20 @@
  * progress bar, a JSONL metrics log, keep-best weights, resumable checkpoints, NaN stop and clean Ctrl-C.
  * `npm start` runs `rla train --recipe demo` (the embedded Fashion-MNIST subset, a couple of minutes).
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { countParams } from '../../count/count.js';
-import { firstSamples, type ImageDataset, subset, trainValSplit } from '../../data/dataset.js';
-import { DataLoader } from '../../data/loader.js';
-import type { Preprocessing } from '../../data/preprocessing.js';
-import { DATASET_NAMES, openDataset } from '../../data/sources.js';
-import { initBackend } from '../../engine/backend.js';
-import type { ClassifierModel } from '../../models/classifier.js';
-import { createModel } from '../../models/index.js';
-import { loadOnnxRuntime } from '../../onnx/session.js';
-import { createWorkerPool } from '../../parallel/pool.js';
-import { createPoolTraining, type PoolTraining } from '../../parallel/pool-step.js';
-import {
-  moduleRngs,
-  readTrainingCheckpoint,
-  restoreTraining,
-  type TrainingState,
-} from '../../train/checkpoint.js';
+import { DATASET_NAMES } from '../../data/sources.js';
 import { configProblems, DEFAULT_CONFIG, type TrainConfig } from '../../train/config.js';
-import {
-  createOrtTraining,
-  type EngineTraining,
-  TRAINING_ENGINES,
-  type TrainingEngine,
-} from '../../train/ort-step.js';
+import { TRAINING_ENGINES, type TrainingEngine } from '../../train/ort-step.js';
 import { formatDuration, ProgressReporter, type ProgressStream } from '../../train/progress.js';
 import { RECIPE_NAMES, RECIPES, resolveConfig } from '../../train/recipes.js';
+import { openTrainingRun, type TrainingData, type TrainingRun, TrainingSetupError } from '../../train/run.js';
 import { describeSchedule, SCHEDULE_KINDS, type ScheduleSpec } from '../../train/schedule.js';
-import { SGD } from '../../train/sgd.js';
-import {
-  BEST_FILE,
-  CHECKPOINT_FILE,
-  describePosition,
-  Trainer,
-  type TrainOutcome,
-} from '../../train/trainer.js';
+import { BEST_FILE, CHECKPOINT_FILE, describePosition, type TrainOutcome } from '../../train/trainer.js';
+import { readTrainingCheckpoint, type TrainingState } from '../../train/training-checkpoint.js';
 import { printableText } from '../../util/bounded-text.js';
-import { removeStaleTemporaryFiles } from '../../weights/files-node.js';
+import { percent } from '../../util/format.js';
 import {
   BACKEND_OPTION,
   backendOption,
@@ -134,25 +108,14 @@ const RESUME_OPTIONS = new Set([
   'save-every',
 ]);
 
-/**
- * The engine --engine names; else TF.js for a run on a worker pool (--workers N > 1 trains TF.js replicas), else
- * ONNX Runtime when it loads (the fast one), else TF.js.
- */
-async function engineFrom(values: Record<string, unknown>, config: TrainConfig): Promise<TrainingEngine> {
-  if (values.engine !== undefined) {
-    const engine = String(values.engine) as TrainingEngine;
-    if (!TRAINING_ENGINES.includes(engine)) {
-      throw new UsageError(`--engine ${engine}: choose one of ${TRAINING_ENGINES.join(', ')}`);
-    }
-    return engine;
+/** The engine --engine names; undefined lets the run choose (see `defaultEngine`). */
+function engineFrom(values: Record<string, unknown>): TrainingEngine | undefined {
+  if (values.engine === undefined) return undefined;
+  const engine = String(values.engine) as TrainingEngine;
+  if (!TRAINING_ENGINES.includes(engine)) {
+    throw new UsageError(`--engine ${engine}: choose one of ${TRAINING_ENGINES.join(', ')}`);
   }
-  if ((config.workers ?? 1) > 1) return 'tfjs';
-  try {
-    await loadOnnxRuntime();
-    return 'ort';
-  } catch {
-    return 'tfjs';
-  }
+  return engine;
 }
 
 function numberOption(name: string, value: unknown): number | undefined {
@@ -262,112 +225,10 @@ function defaultRunDir(values: Record<string, unknown>): string {
   return join('runs', `${values.recipe ?? 'demo'}-${stamp}`);
 }
 
-/** A last training batch of a single image is dropped: BatchNorm cannot train on it (PyTorch raises too). */
-function dropsLastImage(images: number, batchSize: number): boolean {
-  return images % batchSize === 1;
-}
-
-interface Splits {
-  train: ImageDataset;
-  val: ImageDataset | null;
-  test: ImageDataset;
-  classNames: string[];
-  preprocessing: Preprocessing;
-  source: string;
-}
-
-/** Opens the dataset and cuts the train/validation split the config asks for. */
-async function openSplits(config: TrainConfig): Promise<Splits> {
-  const opened = await openDataset(config.dataset, { data: config.data, imageSize: config.imageSize });
-  let train = firstSamples(opened.train, config.trainLimit ?? undefined);
-  const test = firstSamples(opened.test, config.testLimit ?? undefined);
-  let val: ImageDataset | null = null;
-  if (config.valSize > 0) {
-    if (config.valSize >= train.length) {
-      throw new UsageError(
-        `--val-size ${config.valSize} leaves no training images (the training split has ${train.length})`,
-      );
-    }
-    const split = trainValSplit(train.length, config.valSize, config.seed);
-    val = subset(train, split.val);
-    train = subset(train, split.train);
-  }
-  const steps = Math.ceil(
-    (train.length - (dropsLastImage(train.length, config.batchSize) ? 1 : 0)) / config.batchSize,
-  );
-  if (steps === 0) {
-    throw new UsageError(
-      `nothing to train: ${train.length} training image(s) with batch size ${config.batchSize} make no step ` +
-        '(a last batch of one image is dropped, as BatchNorm cannot train on it); use more images (--train-limit, --val-size)',
-    );
-  }
-  return {
-    train,
-    val,
-    test,
-    classNames: opened.classNames,
-    preprocessing: opened.preprocessing,
-    source: opened.dir,
-  };
-}
-
-function percent(x: number): string {
-  return `${(100 * x).toFixed(2)}%`;
-}
-
 /** Where progress goes: the live terminal, or `out` line by line (pipes, tests). */
 function progressStream(out: (line: string) => void): ProgressStream {
   if (process.stdout.isTTY) return process.stdout;
   return { isTTY: false, write: (text: string) => out(text.replace(/\n$/, '')) };
-}
-
-/** Training on a worker pool, and the way to stop its threads. */
-type RunningPool = PoolTraining & { close(): Promise<void> };
-
-/**
- * With `config.workers` > 1, a worker pool whose replicas start from `model` and `optimizer` (fresh or resumed),
- * or null for training on this thread.
- */
-async function startPool(
-  config: TrainConfig,
-  model: ClassifierModel,
-  optimizer: SGD,
-  backend: string,
-): Promise<RunningPool | null> {
-  const workers = config.workers ?? 1;
-  if (workers === 1) return null;
-  if (backend !== 'wasm' && backend !== 'cpu') {
-    throw new UsageError(
-      `--workers ${workers} needs the wasm or cpu backend, not ${backend} (which already uses every core)`,
-    );
-  }
-  const generators = [...moduleRngs(model).keys()];
-  if (generators.length > 0) {
-    throw new UsageError(
-      `--workers ${workers}: ${config.model} draws random numbers while training (${generators.join(', ')}), ` +
-        'which replicas on several threads cannot reproduce or checkpoint; train it with --workers 1',
-    );
-  }
-  const pool = await createWorkerPool({
-    model: config.model,
-    options: { ...config.modelOptions, numClasses: model.numClasses, seed: config.seed },
-    workers,
-    backend,
-    optimizer: {
-      lr: config.lr,
-      momentum: config.momentum,
-      weightDecay: config.weightDecay,
-      nesterov: config.nesterov,
-    },
-  });
-  try {
-    const training = createPoolTraining(pool, model, optimizer);
-    await training.push();
-    return { ...training, close: () => pool.close() };
-  } catch (error) {
-    await pool.close();
-    throw error;
-  }
 }
 
 /** Runs `rla train`; returns the exit code (130 after Ctrl-C, 1 after a non-finite loss). */
@@ -408,24 +269,24 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
     }
   }
 
-  const engine = await engineFrom(values, config);
   const threads = values.threads === undefined ? undefined : integerOption('threads', values.threads);
-  if (engine === 'ort' && (config.workers ?? 1) > 1) {
-    throw new UsageError(
-      `--workers ${config.workers} trains TF.js replicas; the ort engine already uses every core (--threads)`,
-    );
-  }
-  const backend = await initBackend({ backend: backendOption(values.backend) });
-  const splits = await openSplits(config);
-  const model: ClassifierModel = createModel(config.model, {
-    ...config.modelOptions,
-    numClasses: splits.classNames.length,
-    seed: config.seed,
-  });
-  const loaders: DataLoader[] = [];
-  let pool: RunningPool | null = null;
-  let engineTraining: EngineTraining | null = null;
   const controller = new AbortController();
+  let run: TrainingRun;
+  try {
+    run = await openTrainingRun({
+      config,
+      runDir,
+      checkpoint,
+      engine: engineFrom(values),
+      threads,
+      backend: backendOption(values.backend),
+      signal: controller.signal,
+      progress: new ProgressReporter(progressStream(out)),
+    });
+  } catch (error) {
+    if (error instanceof TrainingSetupError) throw new UsageError(error.message);
+    throw error;
+  }
   // First Ctrl-C: finish the batch and checkpoint (the trainer watches the signal); second: leave at once.
   const onSigint = () => {
     if (controller.signal.aborted) {
@@ -438,104 +299,49 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
     );
   };
   try {
-    model.checkInputSize(splits.preprocessing.size, splits.preprocessing.size);
-    const optimizer = new SGD(model.parameters(), {
-      lr: config.lr,
-      momentum: config.momentum,
-      weightDecay: config.weightDecay,
-      nesterov: config.nesterov,
-    });
-    if (checkpoint) restoreTraining(model, optimizer, checkpoint);
-    if (engine === 'ort') {
-      engineTraining = await createOrtTraining(model, optimizer, {
-        imageSize: splits.preprocessing.size,
-        threads: threads ?? availableParallelism(),
-      });
-    } else pool = await startPool(config, model, optimizer, backend);
-    const engineName =
-      engine === 'ort'
-        ? `ort (onnxruntime-node, ${threads ?? availableParallelism()} threads)`
-        : `tfjs-${backend}`;
-    const { preprocessing } = splits;
-    const pipeline = (train: boolean) => ({
-      ops: train && config.augment ? preprocessing.train : preprocessing.eval,
-      mean: preprocessing.mean,
-      std: preprocessing.std,
-      size: preprocessing.size,
-    });
-    const workers = config.dataWorkers ?? undefined;
-    const loader = (dataset: ImageDataset, train: boolean) => {
-      const created = new DataLoader(dataset, {
-        batchSize: train ? config.batchSize : config.evalBatchSize,
-        shuffle: train,
-        dropLast: train && dropsLastImage(dataset.length, config.batchSize),
-        pipeline: pipeline(train),
-        seed: config.seed,
-        workers,
-      });
-      loaders.push(created);
-      return created;
-    };
-    const trainLoader = loader(splits.train, true);
-    const testLoader = loader(splits.test, false);
-    const valLoader = splits.val ? loader(splits.val, false) : testLoader;
-
-    mkdirSync(runDir, { recursive: true });
-    const stale = await removeStaleTemporaryFiles(runDir);
-    const params = countParams(model);
-    out(`rla train ${resumed ? `(resuming ${describePosition(resumed)})` : ''}`.trimEnd());
-    out(
-      `  model     ${config.model} ${JSON.stringify(config.modelOptions)}: ${params.toLocaleString('en-US')} parameters`,
-    );
-    out(
-      `  data      ${config.dataset} (${splits.source}): ${splits.train.length} train / ` +
-        `${splits.val ? `${splits.val.length} validation / ` : ''}${splits.test.length} test images, ` +
-        `${splits.classNames.length} classes, input ${preprocessing.size}x${preprocessing.size}`,
-    );
-    out(
-      `  optimizer SGD lr ${config.lr} momentum ${config.momentum}${config.nesterov ? ' (Nesterov)' : ''} ` +
-        `weight decay ${config.weightDecay}, batch ${config.batchSize}, ${config.epochs} epochs, ` +
-        `schedule ${describeSchedule(config.schedule)}, seed ${config.seed}`,
-    );
-    out(
-      `  engine    ${engineName}${pool ? `, ${config.workers} data-parallel workers` : ''}; run directory ${runDir}`,
-    );
-    if (stale.length > 0) {
-      out(
-        `  removed   ${stale.length} temporary file(s) left by an interrupted write: ${stale.map((n) => printableText(n)).join(', ')}`,
-      );
-    }
-
+    const { data, engineName } = run;
+    const params = countParams(run.model);
+    printHeader(out, { config, runDir, resumed, run, params });
     process.on('SIGINT', onSigint);
     const started = performance.now();
-    const trainer = new Trainer({
-      model,
-      optimizer,
-      config,
-      train: trainLoader,
-      val: valLoader,
-      test: testLoader,
-      runDir,
-      classNames: splits.classNames,
-      preprocessing,
-      backend: engineName,
-      signal: controller.signal,
-      progress: new ProgressReporter(progressStream(out)),
-      resumed,
-      step: engineTraining?.step ?? pool?.step,
-      pullState: engineTraining?.pull ?? pool?.pull,
-      evaluate: engineTraining?.evaluate,
-    });
-    const outcome = await trainer.run();
+    const outcome = await run.run();
     const seconds = (performance.now() - started) / 1000;
-    optimizer.dispose();
-    return summarize(outcome, { out, runDir, seconds, config, splits, backend: engineName, params });
+    return summarize(outcome, { out, runDir, seconds, config, data, backend: engineName, params });
   } finally {
     process.off('SIGINT', onSigint);
-    await pool?.close();
-    await engineTraining?.release();
-    await Promise.all(loaders.map((l) => l.close()));
-    model.dispose();
+    await run.close();
+  }
+}
+
+/** What `rla train` prints before the first epoch: model, data, optimizer, engine and run directory. */
+function printHeader(
+  out: (line: string) => void,
+  c: { config: TrainConfig; runDir: string; resumed?: TrainingState; run: TrainingRun; params: number },
+): void {
+  const { config, run } = c;
+  const { data } = run;
+  const size = data.preprocessing.size;
+  out(`rla train ${c.resumed ? `(resuming ${describePosition(c.resumed)})` : ''}`.trimEnd());
+  out(
+    `  model     ${config.model} ${JSON.stringify(config.modelOptions)}: ${c.params.toLocaleString('en-US')} parameters`,
+  );
+  out(
+    `  data      ${config.dataset} (${data.source}): ${data.train.length} train / ` +
+      `${data.val ? `${data.val.length} validation / ` : ''}${data.test.length} test images, ` +
+      `${data.classNames.length} classes, input ${size}x${size}`,
+  );
+  out(
+    `  optimizer SGD lr ${config.lr} momentum ${config.momentum}${config.nesterov ? ' (Nesterov)' : ''} ` +
+      `weight decay ${config.weightDecay}, batch ${config.batchSize}, ${config.epochs} epochs, ` +
+      `schedule ${describeSchedule(config.schedule)}, seed ${config.seed}`,
+  );
+  out(
+    `  engine    ${run.engineName}${run.workers > 1 ? `, ${run.workers} data-parallel workers` : ''}; run directory ${c.runDir}`,
+  );
+  if (run.staleFiles.length > 0) {
+    out(
+      `  removed   ${run.staleFiles.length} temporary file(s) left by an interrupted write: ${run.staleFiles.map((n) => printableText(n)).join(', ')}`,
+    );
   }
 }
 
@@ -546,12 +352,12 @@ function summarize(
     runDir: string;
     seconds: number;
     config: TrainConfig;
-    splits: Splits;
+    data: TrainingData;
     backend: string;
     params: number;
   },
 ): number {
-  const { out, runDir, config, splits } = c;
+  const { out, runDir, config, data } = c;
   if (outcome.status === 'interrupted') {
     out(`stopped by Ctrl-C; continue with: rla train --resume ${runDir}`);
     return 130;
@@ -560,19 +366,19 @@ function summarize(
     out(`error: ${outcome.message}`);
     return 1;
   }
-  const chance = 1 / splits.classNames.length;
+  const chance = 1 / data.classNames.length;
   out('');
   out('== summary ==');
   out(
     `  model      ${config.model} ${JSON.stringify(config.modelOptions)} (${c.params.toLocaleString('en-US')} parameters)`,
   );
   out(
-    `  data       ${config.dataset}: ${splits.train.length} train${splits.val ? ` / ${splits.val.length} validation` : ''} / ` +
-      `${splits.test.length} test images, ${splits.classNames.length} classes (chance ${percent(chance)})`,
+    `  data       ${config.dataset}: ${data.train.length} train${data.val ? ` / ${data.val.length} validation` : ''} / ` +
+      `${data.test.length} test images, ${data.classNames.length} classes (chance ${percent(chance)})`,
   );
   out(`  training   ${config.epochs} epoch(s), ${formatDuration(c.seconds)} wall time on ${c.backend}`);
   if (outcome.best) {
-    const source = splits.val ? 'validation' : 'test';
+    const source = data.val ? 'validation' : 'test';
     out(`  best       epoch ${outcome.best.epoch}: ${source} top-1 ${percent(outcome.best.top1)}`);
   }
   if (outcome.test) {

@@ -12,6 +12,7 @@
  * gradient's B^T is the weight as stored. Same products, summed in the same order.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { numel } from '../../util/shape.js';
 import { asTensor } from './kernel-tensors.js';
 import { swapLastAxes } from './transpose.js';
 
@@ -58,8 +59,8 @@ export function wasmBatchMatMulKernel(original: tf.KernelConfig): tf.KernelConfi
     kernelFunc: (args) => {
       const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
       const { transposeA, transposeB } = args.attrs as unknown as BatchMatMulAttrs;
-      const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
-      const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
+      const batchA = numel(a.shape.slice(0, -2));
+      const batchB = numel(b.shape.slice(0, -2));
       const m = transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
       const k = transposeA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
       const n = transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];

@@ -10,6 +10,7 @@
  * position in window order, as in the shipped kernel; after a ReLU those are zeros whose gradient is discarded.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { numel } from '../../util/shape.js';
 import { type ConvPad, convGeometry } from './conv-geometry.js';
 import { asTensor } from './kernel-tensors.js';
 
@@ -98,7 +99,7 @@ export function wasmMaxPoolGradKernel(original: tf.KernelConfig): tf.KernelConfi
           ? tf.maxPoolWithArgmax(x, size, strides, pad as 'valid' | 'same' | number, true).indexes
           : exactArgmax(x, y, size, strides, pad, dimRoundingMode);
         const flat = tf.scatterND(tf.reshape(indexes, [-1, 1]), tf.reshape(asTensor(dy), [-1]), [
-          tf.util.sizeFromShape(x.shape),
+          numel(x.shape),
         ]);
         return tf.reshape(flat, x.shape);
       });

@@ -7,6 +7,7 @@
  * x viewed as [outer, reduced, columns, channels] (columns * channels = the inner size) with a [reduced, 1] window. Other reductions use the shipped kernels.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { numel } from '../../util/shape.js';
 import { asTensor } from './kernel-tensors.js';
 
 interface ReduceAttrs {
@@ -54,7 +55,7 @@ function reduceKernel(original: tf.KernelConfig, kind: 'sum' | 'mean'): tf.Kerne
       const axes = tf.util.parseAxisParam(axis, x.shape);
       const plan = pooledReduction(x.shape, axes);
       const columns = plan && poolColumns(plan[2]);
-      if (x.dtype !== 'float32' || !plan || !columns || tf.util.sizeFromShape(x.shape) < MIN_POOLED_SIZE) {
+      if (x.dtype !== 'float32' || !plan || !columns || numel(x.shape) < MIN_POOLED_SIZE) {
         return original.kernelFunc(args);
       }
       const [outer, reduced] = plan;

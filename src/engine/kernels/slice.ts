@@ -6,6 +6,7 @@
  * shipped C++ kernel. The shipped Concat copies per row too, but through a new subarray per run.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { numel } from '../../util/shape.js';
 import { concatOnHeap, copyRuns, isWasmBackend, type WasmBackend } from './wasm-heap.js';
 
 interface SliceAttrs {
@@ -168,9 +169,7 @@ export function wasmConcatKernel(original: tf.KernelConfig): tf.KernelConfig {
       const simple =
         isWasmBackend(backend) &&
         parts.length > 1 &&
-        parts.every(
-          (t) => t.dtype === parts[0].dtype && t.dtype !== 'string' && tf.util.sizeFromShape(t.shape) > 0,
-        );
+        parts.every((t) => t.dtype === parts[0].dtype && t.dtype !== 'string' && numel(t.shape) > 0);
       if (!simple) return original.kernelFunc(args);
       const axis = tf.util.parseAxisParam((attrs as unknown as { axis: number }).axis, parts[0].shape)[0];
       tf.backend_util.assertParamsConsistent(

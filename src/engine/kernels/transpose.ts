@@ -8,6 +8,7 @@
  * cut off afterwards with a heap-view slice.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { numel } from '../../util/shape.js';
 
 /** Smaller transposes are cache-resident whatever their shape. */
 const MIN_PADDED_SIZE = 1 << 16;
@@ -27,7 +28,7 @@ export function swapLastAxes<T extends tf.Tensor>(x: T): T {
     if (rank < 2) throw new Error(`swapLastAxes: rank ${rank} < 2`);
     const rows = shape[rank - 2];
     const columns = shape[rank - 1];
-    const batch = tf.util.sizeFromShape(shape.slice(0, -2));
+    const batch = numel(shape.slice(0, -2));
     const paddedRows = aliasFreeRows(rows, columns);
     let matrices = tf.reshape(x, [batch, rows, columns]) as tf.Tensor3D;
     if (paddedRows !== rows) {

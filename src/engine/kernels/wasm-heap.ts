@@ -5,7 +5,8 @@
  * every slice: cutting a 32-channel sliver out of a 32 MB activation copied all 32 MB through JS first (the
  * gradient of every `concat`, `pad` and `split`). Views on the heap make such kernels cost what they move.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { numel } from '../../util/shape.js';
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` that rla-net's wasm kernels use (not exported by tfjs). */
 export interface WasmBackend {
@@ -90,12 +91,12 @@ export function concatOnHeap(backend: WasmBackend, inputs: tf.TensorInfo[], axis
   const outShape = [...inputs[0].shape];
   outShape[axis] = inputs.reduce((sum, t) => sum + t.shape[axis], 0);
   const out = backend.makeOutput(outShape, inputs[0].dtype);
-  const outer = tf.util.sizeFromShape(outShape.slice(0, axis));
-  const outRun = tf.util.sizeFromShape(outShape.slice(axis));
+  const outer = numel(outShape.slice(0, axis));
+  const outRun = numel(outShape.slice(axis));
   const target = backend.typedArrayFromHeap(out);
   let column = 0;
   for (const input of inputs) {
-    const run = tf.util.sizeFromShape(input.shape.slice(axis));
+    const run = numel(input.shape.slice(axis));
     if (run > 0)
       copyWithinHeap(backend.typedArrayFromHeap(input), target, run, strided(outer, run), outRun, column);
     column += run;

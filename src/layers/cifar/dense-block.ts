@@ -16,9 +16,10 @@ import { BatchNorm2d } from '../../nn/batchnorm.js';
 import { Conv2d } from '../../nn/conv.js';
 import type { Rng } from '../../nn/init.js';
 import { Module, ModuleList } from '../../nn/module.js';
-import { activeCounter, numel, recordMacs } from '../../nn/op-counter.js';
+import { activeCounter, recordMacs } from '../../nn/op-counter.js';
 import { AvgPool2d } from '../../nn/pool.js';
 import { activeTracer } from '../../nn/trace-hook.js';
+import { numel } from '../../util/shape.js';
 
 /** Which per-source 1x1 weights a dense block shares across its layers. */
 export type DenseSharing = 'none' | 'lag' | 'ordinal';

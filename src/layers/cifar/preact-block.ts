@@ -12,8 +12,8 @@ import { Conv2d } from '../../nn/conv.js';
 import type { Rng } from '../../nn/init.js';
 import { Module } from '../../nn/module.js';
 import { AvgPool2d } from '../../nn/pool.js';
+import { poolRLAState, type RLABlockOutput, type RLAState } from '../rla-update.js';
 import type { CifarRLAEntry } from './rla-options.js';
-import type { CifarBlockStep } from './rla-path.js';
 
 export interface PreActBlockConfig {
   inChannels: number;
@@ -78,13 +78,14 @@ export class PreActBlock extends Module {
     this.averagePooling = rlaEntry && stride !== 1 ? new AvgPool2d(2, 2) : null;
   }
 
-  /** One unit on NHWC x (and h, at x's resolution, for RLA units). */
-  forward(x: tf.Tensor4D, h: tf.Tensor4D | null = null): CifarBlockStep {
+  /** One unit on NHWC x (and the RLA state, at x's resolution, for RLA units); `out` is branch + shortcut. */
+  forward(x: tf.Tensor4D, state: RLAState | null = null): RLABlockOutput {
     const entry = this.config.rlaEntry;
-    if (entry && !h) throw new Error('an RLA pre-activation unit needs the hidden state h');
+    if (entry && !state) throw new Error('an RLA pre-activation unit needs the hidden state h');
     return tf.tidy(() => {
-      const hidden = h as tf.Tensor4D;
-      const pooledH = entry ? (this.averagePooling ? this.averagePooling.forward(hidden) : hidden) : null;
+      const hidden = state?.h as tf.Tensor4D;
+      const pooled =
+        entry && state ? (this.averagePooling ? poolRLAState(state, this.averagePooling) : state) : undefined;
       let t = tf.relu(this.bns[0].forward(entry === 'pre-activation' ? tf.concat([x, hidden], 3) : x));
       // The projection reads the pre-activated x, as the authors' dimension-increasing units do.
       const activatedX =
@@ -93,11 +94,11 @@ export class PreActBlock extends Module {
       this.convs.forEach((conv, i) => {
         if (i > 0) t = tf.relu(this.bns[i].forward(t));
         if (i === 0 && entry === 'conv1') t = tf.concat([t, hidden], 3);
-        if (i === 1 && entry === 'conv2') t = tf.concat([t, pooledH as tf.Tensor4D], 3);
+        if (i === 1 && entry === 'conv2') t = tf.concat([t, (pooled as RLAState).h], 3);
         t = conv.forward(t);
       });
       const out = tf.add<tf.Tensor4D>(t, shortcut);
-      return { out, branch: t, shortcut, h: pooledH ?? undefined };
+      return { out, branch: t, shortcut, state: pooled };
     });
   }
 }

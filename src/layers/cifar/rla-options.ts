@@ -3,15 +3,8 @@
  * choice the paper leaves open is an option; the defaults are the ones that reproduce Table 2's +Params.
  */
 
-/**
- * Which tensor y the RLA path aggregates after each block.
- * - `block-output`: branch + shortcut, what the official RLA-ResNets aggregate through their aliasing quirk.
- * - `residual-branch`: the branch alone, as the paper's Figure 3 draws it.
- * - `shortcut`: the identity path (the official v5/v6 ablations).
- */
-export type CifarRLAInput = 'block-output' | 'residual-branch' | 'shortcut';
-
-export const CIFAR_RLA_INPUTS: readonly CifarRLAInput[] = ['block-output', 'residual-branch', 'shortcut'];
+import { checkPositiveInteger } from '../../util/checks.js';
+import { RLA_INPUTS, type RLAHead, type RLAInput, type RLAUpdateRule } from '../rla-update.js';
 
 /**
  * Where h joins a block's main path.
@@ -32,6 +25,12 @@ export type CifarRLAActivation = 'pre' | 'post';
 
 export const CIFAR_RLA_ACTIVATIONS: readonly CifarRLAActivation[] = ['pre', 'post'];
 
+/** The RLA update rule and head (layers/rla-update.ts) each activation order stands for. */
+export const CIFAR_RLA_RULES: Record<CifarRLAActivation, { update: RLAUpdateRule; head: RLAHead }> = {
+  pre: { update: 'add-before', head: 'bn-relu' },
+  post: { update: 'post-activation', head: 'none' },
+};
+
 /** A dense 3x3 recurrent conv (RLA-ResNets) or a depthwise one (the paper's dsRLA-MobileNetV2). */
 export type CifarRecurrentConv = 'dense' | 'depthwise';
 
@@ -39,7 +38,8 @@ export type CifarRecurrentConv = 'dense' | 'depthwise';
 export interface CifarRLAConfig {
   /** k, channels of the hidden state h. */
   rlaChannel: number;
-  input: CifarRLAInput;
+  /** Which tensor y the RLA path aggregates after each block (see `RLAInput`). */
+  input: RLAInput;
   entry: CifarRLAEntry;
   activation: CifarRLAActivation;
   recurrentConv: CifarRecurrentConv;
@@ -47,13 +47,12 @@ export interface CifarRLAConfig {
 
 /** Throws a clear error for a choice outside the design space (values may come from untyped CLI input). */
 export function validateCifarRLAConfig(config: CifarRLAConfig): void {
-  const k = config.rlaChannel;
-  if (!Number.isInteger(k) || k < 1) throw new Error(`rlaChannel must be a positive integer, got ${k}`);
+  checkPositiveInteger('rlaChannel', config.rlaChannel);
   const check = <T extends string>(name: string, value: T, allowed: readonly T[]) => {
     if (!allowed.includes(value))
       throw new Error(`${name} must be one of ${allowed.join(', ')}, got ${value}`);
   };
-  check('rlaInput', config.input, CIFAR_RLA_INPUTS);
+  check('rlaInput', config.input, RLA_INPUTS);
   check('rlaEntry', config.entry, CIFAR_RLA_ENTRIES);
   check('rlaActivation', config.activation, CIFAR_RLA_ACTIVATIONS);
   check('recurrentConv', config.recurrentConv, ['dense', 'depthwise']);

@@ -10,8 +10,8 @@ import { Conv2d } from '../../nn/conv.js';
 import type { Rng } from '../../nn/init.js';
 import { Module, ModuleList } from '../../nn/module.js';
 import { AvgPool2d, MaxPool2d } from '../../nn/pool.js';
+import { poolRLAState, type RLABlockOutput, type RLAState } from '../rla-update.js';
 import type { CifarRLAEntry } from './rla-options.js';
-import type { CifarBlockStep } from './rla-path.js';
 import { SeparableConv2d } from './separable-conv.js';
 
 export interface XceptionBlockConfig {
@@ -73,10 +73,11 @@ export class XceptionBlock extends Module {
     this.averagePooling = rlaEntry && stride !== 1 ? new AvgPool2d(2, 2) : null;
   }
 
-  /** One module on NHWC x (and h, at x's resolution, for RLA modules). */
-  forward(x: tf.Tensor4D, h: tf.Tensor4D | null = null): CifarBlockStep {
+  /** One module on NHWC x (and the RLA state, at x's resolution, for RLA modules); `out` is branch + shortcut. */
+  forward(x: tf.Tensor4D, state: RLAState | null = null): RLABlockOutput {
     const entry = this.config.rlaEntry;
-    if (entry && !h) throw new Error('an RLA Xception module needs the hidden state h');
+    if (entry && !state) throw new Error('an RLA Xception module needs the hidden state h');
+    const h = state?.h;
     return tf.tidy(() => {
       let t = x;
       this.sepconvs.items.forEach((sepconv, i) => {
@@ -90,12 +91,9 @@ export class XceptionBlock extends Module {
       const branch = this.maxpool ? this.maxpool.forward(t) : t;
       const shortcut = this.skip && this.skipbn ? this.skipbn.forward(this.skip.forward(x)) : x;
       const out = tf.add<tf.Tensor4D>(branch, shortcut);
-      const pooledH = entry
-        ? this.averagePooling
-          ? this.averagePooling.forward(h as tf.Tensor4D)
-          : h
-        : null;
-      return { out, branch, shortcut, h: pooledH ?? undefined };
+      const pooled =
+        entry && state ? (this.averagePooling ? poolRLAState(state, this.averagePooling) : state) : undefined;
+      return { out, branch, shortcut, state: pooled };
     });
   }
 }

@@ -4,7 +4,7 @@
  * are our designs, derived in docs/cifar.md, so they have no official file. 10 classes by default
  * (`numClasses: 100` for CIFAR-100); `rla info` counts them at 32x32; trainers use the paper's CIFAR recipe.
  */
-import type { CifarRLAConfig, CifarRLAInput } from '../../layers/cifar/rla-options.js';
+import type { CifarRLAConfig } from '../../layers/cifar/rla-options.js';
 import { type ModelEntry, type ModelOptionName, type ModelOptions, registerModel } from '../registry.js';
 import { CifarDenseNet } from './densenet.js';
 import { CifarPreActResNet } from './preact-resnet.js';
@@ -43,8 +43,7 @@ function rlaConfig(defaults: CifarRLAConfig, options: ModelOptions): CifarRLACon
   return {
     ...defaults,
     rlaChannel: options.rlaChannel ?? defaults.rlaChannel,
-    // Checked against the CIFAR design space by CifarRLAPath (the registry type is the ResNet family's).
-    input: (options.rlaInput as CifarRLAInput | undefined) ?? defaults.input,
+    input: options.rlaInput ?? defaults.input,
   };
 }
 
@@ -54,42 +53,33 @@ function registerCifar(entry: Omit<ModelEntry, 'officialFile' | 'defaultInputSiz
 
 const numClasses = (options: ModelOptions) => options.numClasses ?? 10;
 
-for (const [depth, bottleneck] of [
-  [110, false],
-  [164, true],
-] as const) {
-  const defaults = CIFAR_RLA_DEFAULTS[`resnet${depth}`];
+/** The pre-activation ResNets and our RLA versions: name -> depth, unit, RLA design (null: the baseline). */
+const CIFAR_RESNETS = [
+  { name: 'resnet110_cifar', depth: 110, bottleneck: false, rla: null },
+  { name: 'rla_resnet110_cifar', depth: 110, bottleneck: false, rla: CIFAR_RLA_DEFAULTS.resnet110 },
+  { name: 'resnet164_cifar', depth: 164, bottleneck: true, rla: null },
+  { name: 'rla_resnet164_cifar', depth: 164, bottleneck: true, rla: CIFAR_RLA_DEFAULTS.resnet164 },
+] as const;
+
+for (const { name, depth, bottleneck, rla } of CIFAR_RESNETS) {
   const unit = bottleneck ? 'bottleneck' : 'basic';
   registerCifar({
-    name: `resnet${depth}_cifar`,
-    family: 'cifar_resnet',
-    description: `pre-activation ResNet-${depth} for CIFAR (He et al. 2016, ${unit} units)`,
-    options: BASE_OPTIONS,
+    name,
+    family: rla ? 'rla_cifar_resnet' : 'cifar_resnet',
+    description: rla
+      ? `RLA-ResNet-${depth} for CIFAR (ours, docs/cifar.md; k = ${rla.rlaChannel})`
+      : `pre-activation ResNet-${depth} for CIFAR (He et al. 2016, ${unit} units)`,
+    options: rla ? RLA_OPTIONS : BASE_OPTIONS,
     create: (options) =>
       new CifarPreActResNet({
         depth,
         bottleneck,
         numClasses: numClasses(options),
-        rla: null,
-        seed: options.seed,
-      }),
-  });
-  registerCifar({
-    name: `rla_resnet${depth}_cifar`,
-    family: 'rla_cifar_resnet',
-    description: `RLA-ResNet-${depth} for CIFAR (ours, docs/cifar.md; k = ${defaults.rlaChannel})`,
-    options: RLA_OPTIONS,
-    create: (options) =>
-      new CifarPreActResNet({
-        depth,
-        bottleneck,
-        numClasses: numClasses(options),
-        rla: rlaConfig(defaults, options),
+        rla: rla ? rlaConfig(rla, options) : null,
         seed: options.seed,
       }),
   });
 }
-
 registerCifar({
   name: 'xception_cifar',
   family: 'cifar_xception',
@@ -110,15 +100,30 @@ registerCifar({
     }),
 });
 
-for (const [suffix, sharing, label] of [
-  ['', 'none', 'DenseNet-BC-100 (k = 12) for CIFAR (Huang et al. 2017)'],
-  ['_sharedlag', 'lag', 'DenseNet-BC-100 with Shared-Lag 1x1 weights (paper eq. 9, Table 1)'],
-  ['_sharedordinal', 'ordinal', 'DenseNet-BC-100 with Shared-Ordinal 1x1 weights (paper eq. 10, Table 1)'],
-] as const) {
+/** DenseNet-BC-100 and its weight-sharing variants: name -> sharing of the per-source 1x1 weights. */
+const CIFAR_DENSENETS = [
+  {
+    name: 'densenet_bc100_cifar',
+    sharing: 'none',
+    description: 'DenseNet-BC-100 (k = 12) for CIFAR (Huang et al. 2017)',
+  },
+  {
+    name: 'densenet_bc100_sharedlag_cifar',
+    sharing: 'lag',
+    description: 'DenseNet-BC-100 with Shared-Lag 1x1 weights (paper eq. 9, Table 1)',
+  },
+  {
+    name: 'densenet_bc100_sharedordinal_cifar',
+    sharing: 'ordinal',
+    description: 'DenseNet-BC-100 with Shared-Ordinal 1x1 weights (paper eq. 10, Table 1)',
+  },
+] as const;
+
+for (const { name, sharing, description } of CIFAR_DENSENETS) {
   registerCifar({
-    name: `densenet_bc100${suffix}_cifar`,
+    name,
     family: 'cifar_densenet',
-    description: label,
+    description,
     options: BASE_OPTIONS,
     create: (options) =>
       new CifarDenseNet({

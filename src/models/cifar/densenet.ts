@@ -14,6 +14,7 @@ import { Conv2d } from '../../nn/conv.js';
 import { Rng } from '../../nn/init.js';
 import { Linear } from '../../nn/linear.js';
 import { GlobalAvgPool2d } from '../../nn/pool.js';
+import { checkPositiveInteger } from '../../util/checks.js';
 import { type BackboneFeatures, ClassifierModel, type IntermediateSink } from '../classifier.js';
 import { classifyPooled } from './head.js';
 import { checkCifarInputSize } from './input-size.js';
@@ -45,9 +46,7 @@ export class CifarDenseNet extends ClassifierModel {
     if (!Number.isInteger(numLayers) || numLayers < 1) {
       throw new Error(`depth of a DenseNet-BC must be 6n + 4, got ${depth}`);
     }
-    if (!Number.isInteger(config.numClasses) || config.numClasses < 1) {
-      throw new Error(`numClasses must be a positive integer, got ${config.numClasses}`);
-    }
+    checkPositiveInteger('numClasses', config.numClasses);
     const rng = new Rng(config.seed);
     this.numClasses = config.numClasses;
     let channels = 2 * growthRate;

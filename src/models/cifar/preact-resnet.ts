@@ -17,7 +17,8 @@ import { Rng } from '../../nn/init.js';
 import { Linear } from '../../nn/linear.js';
 import { ModuleList } from '../../nn/module.js';
 import { GlobalAvgPool2d } from '../../nn/pool.js';
-import { type BackboneFeatures, ClassifierModel, type IntermediateSink } from '../classifier.js';
+import { checkPositiveInteger } from '../../util/checks.js';
+import { type BackboneFeatures, blockName, ClassifierModel, type IntermediateSink } from '../classifier.js';
 import { classifyPooled } from './head.js';
 import { checkCifarInputSize } from './input-size.js';
 
@@ -57,9 +58,7 @@ export class CifarPreActResNet extends ClassifierModel {
     if (!Number.isInteger(units) || units < 1) {
       throw new Error(`depth of a CIFAR pre-activation ResNet must be ${perUnit}n + 2, got ${depth}`);
     }
-    if (!Number.isInteger(config.numClasses) || config.numClasses < 1) {
-      throw new Error(`numClasses must be a positive integer, got ${config.numClasses}`);
-    }
+    checkPositiveInteger('numClasses', config.numClasses);
     const rng = new Rng(config.seed);
     this.numClasses = config.numClasses;
     const k = config.rla?.rlaChannel ?? 0;
@@ -114,19 +113,19 @@ export class CifarPreActResNet extends ClassifierModel {
   protected runBackbone(input: tf.Tensor4D, sink?: IntermediateSink): BackboneFeatures {
     let x = this.conv1.forward(input);
     sink?.('stem.x', x);
-    let h = this.rla ? this.rla.initialState(x) : null;
+    let state = this.rla ? this.rla.initialState(x) : null;
     this.stages.items.forEach((stage, s) => {
       stage.items.forEach((block, b) => {
-        const step = block.forward(x, h);
+        const step = block.forward(x, state);
         x = step.out;
-        if (this.rla) h = this.rla.update(s, b, step);
-        const name = b === stage.length - 1 ? `stage${s + 1}` : `stage${s + 1}.block${b + 1}`;
+        if (this.rla) state = this.rla.update(s, b, step);
+        const name = blockName(s, b, stage.length);
         sink?.(`${name}.x`, x);
-        if (h) sink?.(`${name}.h`, h);
+        if (state) sink?.(`${name}.h`, state.h);
       });
     });
     // Pre-activation nets end with the BN-ReLU that no unit applied to the last sum.
-    return { x: tf.relu(this.bn.forward(x)), h };
+    return { x: tf.relu(this.bn.forward(x)), h: state?.h ?? null };
   }
 
   protected runHead(features: BackboneFeatures, sink?: IntermediateSink): tf.Tensor2D {

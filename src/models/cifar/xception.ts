@@ -21,7 +21,8 @@ import { Rng } from '../../nn/init.js';
 import { Linear } from '../../nn/linear.js';
 import { ModuleList } from '../../nn/module.js';
 import { GlobalAvgPool2d } from '../../nn/pool.js';
-import { type BackboneFeatures, ClassifierModel, type IntermediateSink } from '../classifier.js';
+import { checkPositiveInteger } from '../../util/checks.js';
+import { type BackboneFeatures, blockName, ClassifierModel, type IntermediateSink } from '../classifier.js';
 import { classifyPooled } from './head.js';
 import { checkCifarInputSize } from './input-size.js';
 
@@ -81,10 +82,8 @@ export class CifarXception extends ClassifierModel {
   constructor(readonly config: CifarXceptionConfig) {
     super();
     const m = config.middleWidth ?? CIFAR_XCEPTION_MIDDLE_WIDTH;
-    if (!Number.isInteger(m) || m < 1) throw new Error(`middleWidth must be a positive integer, got ${m}`);
-    if (!Number.isInteger(config.numClasses) || config.numClasses < 1) {
-      throw new Error(`numClasses must be a positive integer, got ${config.numClasses}`);
-    }
+    checkPositiveInteger('middleWidth', m);
+    checkPositiveInteger('numClasses', config.numClasses);
     const rng = new Rng(config.seed);
     this.numClasses = config.numClasses;
     const k = config.rla?.rlaChannel ?? 0;
@@ -130,19 +129,19 @@ export class CifarXception extends ClassifierModel {
     let x = tf.relu(this.bn1.forward(this.conv1.forward(input)));
     x = tf.relu(this.bn2.forward(this.conv2.forward(x)));
     sink?.('stem.x', x);
-    let h = this.rla ? this.rla.initialState(x) : null;
+    let state = this.rla ? this.rla.initialState(x) : null;
     this.blocks.items.forEach((block, i) => {
-      const step = block.forward(x, h);
+      const step = block.forward(x, state);
       x = step.out;
-      if (this.rla) h = this.rla.update(this.stageOf[i], this.indexInStage[i], step);
+      if (this.rla) state = this.rla.update(this.stageOf[i], this.indexInStage[i], step);
       const [s, b] = [this.stageOf[i], this.indexInStage[i]];
-      const name = b === this.blocksPerStage[s] - 1 ? `stage${s + 1}` : `stage${s + 1}.block${b + 1}`;
+      const name = blockName(s, b, this.blocksPerStage[s]);
       sink?.(`${name}.x`, x);
-      if (h) sink?.(`${name}.h`, h);
+      if (state) sink?.(`${name}.h`, state.h);
     });
     x = tf.relu(this.bn3.forward(this.conv3.forward(x)));
     x = tf.relu(this.bn4.forward(this.conv4.forward(x)));
-    return { x, h };
+    return { x, h: state?.h ?? null };
   }
 
   protected runHead(features: BackboneFeatures, sink?: IntermediateSink): tf.Tensor2D {

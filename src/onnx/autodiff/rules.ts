@@ -8,6 +8,7 @@
  * - ReLU-like masks use `Where` on the output (one pass) instead of a cast mask and a product.
  */
 
+import { numel } from '../../util/shape.js';
 import { int, ints, type OnnxBuilder, type Value } from '../builder.js';
 import type { NodeProto } from '../onnx-proto.js';
 import { reduceSum } from '../training-layers.js';
@@ -45,8 +46,6 @@ function int64Input(ctx: GradContext, index: number, what: string): readonly num
   if (!values) throw new Error(`gradient of ${ctx.node.name}: its ${what} must be a constant`);
   return values;
 }
-
-const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** A constant holding a shape. */
 const shapeOf = (ctx: GradContext, value: Value) => ctx.b.int64Values([...ctx.shape(value)]);

@@ -4,6 +4,7 @@
  * fails the trace with TF.js's own "Cannot find registered kernel" error, naming it.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { numel } from '../../util/shape.js';
 import { int, type Value } from '../builder.js';
 import { reduceMean } from '../training-layers.js';
 import { TRACE_BACKEND } from './backend.js';
@@ -176,7 +177,7 @@ register('Slice', (t, inputs, attrs) => {
  */
 register('Reshape', (t, inputs, attrs) => {
   const x = t.symOf(named(inputs, 'x'));
-  const shape = tf.util.inferFromImplicitShape(attrs.shape as number[], tf.util.sizeFromShape(x.shape));
+  const shape = tf.util.inferFromImplicitShape(attrs.shape as number[], numel(x.shape));
   if (shape[0] !== x.shape[0]) {
     throw new Error(
       `tracing a model into a graph: a reshape of [${x.shape}] to [${shape}] changes the batch`,

@@ -13,6 +13,7 @@ import { BatchNorm2d } from '../../nn/batchnorm.js';
 import type { Buffer, Parameter } from '../../nn/module.js';
 import { fromTorchLayout, toTorchLayout } from '../../nn/tensor-layout.js';
 import type { SGD } from '../../train/sgd.js';
+import { numel } from '../../util/shape.js';
 import type { StateInput } from '../builder.js';
 import { encodeModel } from '../onnx-proto.js';
 import { loadOnnxRuntime } from '../session.js';
@@ -164,7 +165,7 @@ export class OrtTrainer {
   ): Promise<Map<string, number[]>> {
     const T = this.runtime.Tensor;
     const filled = (dims: number[], value: number) =>
-      new T('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(value), dims);
+      new T('float32', new Float32Array(numel(dims)).fill(value), dims);
     const state = forward.b.stateInputs.map((s) => new T('float32', s.read(), s.dims));
     const feeds = (batch: number): Record<string, ort.Tensor> => {
       const result: Record<string, ort.Tensor> = {
@@ -284,7 +285,7 @@ export class OrtTrainer {
     const gradients = new Map<string, Float32Array>();
     if (options.gradients) {
       for (const p of graph.parameters) {
-        const values = new Float32Array(p.dims.reduce((a, b) => a * b, 1));
+        const values = new Float32Array(numel(p.dims));
         gradients.set(p.name, values);
         fetches[gradName(p.name)] = new T('float32', values, p.dims);
       }
