@@ -19,6 +19,8 @@ export interface TensorRange {
 export interface QdqOptions {
   /** Names of nodes to keep in float32 (their inputs and weights are not quantized). */
   keepFloat?: ReadonlySet<string>;
+  /** Bits of the int8 weights' range (default 8; see `quantizeWeights`). */
+  weightBits?: WeightBits;
 }
 
 /** Op types quantized (their float inputs and outputs get a quantize/dequantize pair). */
@@ -50,24 +52,41 @@ export function activationQuantization(range: TensorRange): { scale: number; zer
   return { scale, zeroPoint };
 }
 
-/** Per-output-channel symmetric int8 weights: scale_c = max|w_c| / 127. */
+/**
+ * Per-output-channel symmetric int8 weights: scale_c = max|w_c| / L with L = 127 (8 bits) or 63 (7 bits).
+ * 7 bits avoid the int16 saturation of x86 CPUs without VNNI: their u8 x s8 kernels add two products in 16
+ * bits (vpmaddubsw), and 255 x 127 x 2 overflows where 255 x 63 x 2 does not.
+ */
 export function quantizeWeights(
   weights: Float32Array,
   channels: number,
+  bits: WeightBits = 8,
 ): { values: Int8Array; scales: Float32Array } {
+  const limit = bits === 8 ? 127 : 63;
   const perChannel = weights.length / channels;
   const values = new Int8Array(weights.length);
   const scales = new Float32Array(channels);
   for (let c = 0; c < channels; c++) {
     let max = 0;
     for (let i = c * perChannel; i < (c + 1) * perChannel; i++) max = Math.max(max, Math.abs(weights[i]));
-    const scale = max > 0 ? max / 127 : 1;
+    const scale = max > 0 ? max / limit : 1;
     scales[c] = scale;
     for (let i = c * perChannel; i < (c + 1) * perChannel; i++) {
-      values[i] = Math.max(-127, Math.min(127, Math.round(weights[i] / scale)));
+      values[i] = Math.max(-limit, Math.min(limit, Math.round(weights[i] / scale)));
     }
   }
   return { values, scales };
+}
+
+export type WeightBits = 7 | 8;
+
+/**
+ * The weight bits for integer kernels on this machine: 8 where the CPU multiplies u8 x s8 without 16-bit
+ * saturation (AVX-512 VNNI, AVX-VNNI, or not x86), else 7. Read from /proc/cpuinfo (Linux); elsewhere 8.
+ */
+export function nativeWeightBits(cpuFlags: string | null): WeightBits {
+  if (cpuFlags === null || !/\bavx2\b/.test(cpuFlags)) return 8;
+  return /\b(avx512_vnni|avx_vnni|avx512vnni)\b/.test(cpuFlags) ? 8 : 7;
 }
 
 function floatValues(tensor: TensorProto): Float32Array {
@@ -85,6 +104,7 @@ export function quantizeGraph(
   options: QdqOptions = {},
 ): GraphProto {
   const keep = options.keepFloat ?? new Set<string>();
+  const bits = options.weightBits ?? 8;
   const initializers = new Map(graph.initializers.map((t) => [t.name, t]));
   const consumers = new Map<string, NodeProto[]>();
   for (const node of graph.nodes) {
@@ -187,11 +207,11 @@ export function quantizeGraph(
     if (removed.has(node)) continue;
     const inputs = node.inputs.map(resolve).map((name) => dequantized.get(name) ?? name);
     if (quantized.has(node) && (node.opType === 'Conv' || node.opType === 'Gemm')) {
-      inputs[1] = quantizeWeightInput(node, initializers, constant, nodes, replacedWeights);
+      inputs[1] = quantizeWeightInput(node, initializers, constant, nodes, replacedWeights, bits);
       if (node.inputs[2]) {
         const inputScale = params.get(resolve(node.inputs[0]))?.scale;
         if (inputScale === undefined) throw new Error(`${node.name}: its input is not quantized`);
-        inputs[2] = quantizeBiasInput(node, inputScale, initializers, constant, nodes);
+        inputs[2] = quantizeBiasInput(node, inputScale, initializers, constant, nodes, bits);
       }
     }
     nodes.push({ ...node, inputs });
@@ -225,6 +245,7 @@ function quantizeWeightInput(
   constant: AddConstant,
   nodes: NodeProto[],
   done: Set<string>,
+  bits: WeightBits,
 ): string {
   const name = node.inputs[1];
   const output = `${name}:dq`;
@@ -232,7 +253,7 @@ function quantizeWeightInput(
   done.add(name);
   const weight = initializers.get(name) as TensorProto;
   const channels = weight.dims[0];
-  const { values, scales } = quantizeWeights(floatValues(weight), channels);
+  const { values, scales } = quantizeWeights(floatValues(weight), channels, bits);
   const q = constant(`${name}:q`, DataType.INT8, weight.dims, values);
   const scale = constant(`${name}:scale`, DataType.FLOAT, [channels], scales);
   const zero = constant(`${name}:zero_point`, DataType.INT8, [channels], new Int8Array(channels));
@@ -247,13 +268,14 @@ function quantizeBiasInput(
   initializers: Map<string, TensorProto>,
   constant: AddConstant,
   nodes: NodeProto[],
+  bits: WeightBits,
 ): string {
   const name = node.inputs[2];
   const bias = floatValues(initializers.get(name) as TensorProto);
   const weightScales = new Float32Array(
     (() => {
       const weight = initializers.get(node.inputs[1]) as TensorProto;
-      return quantizeWeights(floatValues(weight), weight.dims[0]).scales;
+      return quantizeWeights(floatValues(weight), weight.dims[0], bits).scales;
     })(),
   );
   const scales = weightScales.map((s) => s * inputScale);

@@ -13,12 +13,21 @@ import { buildOnnxModel, type ExportOnnxOptions } from '../onnx/export.js';
 import { DataType, encodeModel, type GraphProto, type TensorProto } from '../onnx/onnx-proto.js';
 import { type CalibrationBatch, calibrate } from './calibrate.js';
 import type { ObserverKind } from './observers.js';
-import { activationQuantization, quantizeGraph, quantizeWeights, type TensorRange } from './qdq.js';
+import {
+  activationQuantization,
+  nativeWeightBits,
+  quantizeGraph,
+  quantizeWeights,
+  type TensorRange,
+  type WeightBits,
+} from './qdq.js';
 import { splitConcatLayers } from './split-concat.js';
 
 export interface QuantizeOptions {
   /** How activation ranges are chosen (default 'percentile'). */
   observer?: ObserverKind;
+  /** Weight range bits: 8, or 7 for x86 CPUs without VNNI (default: `nativeWeightBits` of this machine). */
+  weightBits?: WeightBits;
   /** Keep this many of the most sensitive Conv / Gemm layers in float32 (default 0). */
   keepFloat?: number;
   /** ONNX Runtime threads for calibration. */
@@ -48,6 +57,18 @@ export interface QuantizeResult {
   keptFloat: string[];
   /** Calibrated images. */
   images: number;
+  weightBits: WeightBits;
+}
+
+/** This machine's CPU flags (Linux /proc/cpuinfo), or null where they cannot be read. */
+async function cpuFlags(): Promise<string | null> {
+  try {
+    const { readFile } = await import('node:fs/promises');
+    const text = await readFile('/proc/cpuinfo', 'utf8');
+    return /^flags\s*:(.*)$/m.exec(text)?.[1] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 function floatData(tensor: TensorProto): Float32Array {
@@ -71,6 +92,7 @@ export function layerSensitivities(
   graph: GraphProto,
   ranges: ReadonlyMap<string, TensorRange>,
   sample: ReadonlyMap<string, Float32Array>,
+  weightBits: WeightBits = 8,
 ): LayerSensitivity[] {
   const initializers = new Map(graph.initializers.map((t) => [t.name, t]));
   const layers: LayerSensitivity[] = [];
@@ -82,7 +104,7 @@ export function layerSensitivities(
     if (!weight || weight.dataType !== DataType.FLOAT || !input || !range) continue;
     const w = floatData(weight);
     const channels = weight.dims[0];
-    const { values, scales } = quantizeWeights(w, channels);
+    const { values, scales } = quantizeWeights(w, channels, weightBits);
     const perChannel = w.length / channels;
     const weightError = relativeError(w, (_, i) => values[i] * scales[Math.floor(i / perChannel)]);
     const { scale, zeroPoint } = activationQuantization(range);
@@ -140,9 +162,10 @@ export async function quantizeModel(
       sample = values;
     },
   });
-  const layers = layerSensitivities(split, ranges, sample);
+  const weightBits = options.weightBits ?? nativeWeightBits(await cpuFlags());
+  const layers = layerSensitivities(split, ranges, sample, weightBits);
   const keptFloat = layers.slice(0, keepCount).map((layer) => layer.node);
-  const graph = quantizeGraph(split, ranges, { keepFloat: new Set(keptFloat) });
+  const graph = quantizeGraph(split, ranges, { keepFloat: new Set(keptFloat), weightBits });
   const bytes = encodeModel({
     ...proto,
     graph,
@@ -151,9 +174,10 @@ export async function quantizeModel(
       ...options.metadata,
       'rla.precision': 'int8',
       'rla.observer': observer,
+      'rla.weight-bits': String(weightBits),
       'rla.calibration-images': String(images),
       'rla.kept-float': JSON.stringify(keptFloat),
     },
   });
-  return { bytes, floatBytes: encodeModel(proto).length, layers, keptFloat, images };
+  return { bytes, floatBytes: encodeModel(proto).length, layers, keptFloat, images, weightBits };
 }

@@ -17,7 +17,12 @@ import { readOnnxMetadata } from '../../src/onnx/read-metadata.js';
 import { createInferenceSession } from '../../src/onnx/session.js';
 import { type CalibrationBatch, calibrate } from '../../src/quantize/calibrate.js';
 import { createObserver } from '../../src/quantize/observers.js';
-import { activationQuantization, quantizeGraph, quantizeWeights } from '../../src/quantize/qdq.js';
+import {
+  activationQuantization,
+  nativeWeightBits,
+  quantizeGraph,
+  quantizeWeights,
+} from '../../src/quantize/qdq.js';
 import { quantizeModel } from '../../src/quantize/quantize-model.js';
 import { splitConcatLayers } from '../../src/quantize/split-concat.js';
 import { patternRgb, pngBytes, tempDir } from '../data/_files.js';
@@ -58,6 +63,17 @@ describe('int8 quantization', () => {
       const scale = scales[Math.floor(i / 2)];
       assert.ok(Math.abs(values[i] * scale - weights[i]) <= scale / 2 + 1e-7, `weight ${i}`);
     }
+  });
+
+  it('uses 7-bit weights where x86 kernels would saturate 16-bit sums (no VNNI), 8 bits elsewhere', () => {
+    const weights = Float32Array.from([1, -0.5, 0.25, 2]);
+    const { values, scales } = quantizeWeights(weights, 1, 7);
+    assert.deepEqual(Array.from(values), [32, -16, 8, 63]);
+    assert.equal(scales[0], Math.fround(2 / 63));
+    assert.equal(nativeWeightBits('fpu sse2 avx avx2 fma'), 7);
+    assert.equal(nativeWeightBits('sse2 avx2 avx512f avx512_vnni'), 8);
+    assert.equal(nativeWeightBits('fp asimd asimddp'), 8, 'ARM: no 16-bit saturation');
+    assert.equal(nativeWeightBits(null), 8);
   });
 
   it('quantizes activations to uint8 with 0 exact, within half a step inside the range', () => {

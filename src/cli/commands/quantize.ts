@@ -35,6 +35,8 @@ export const QUANTIZE_USAGE = `usage: rla quantize --weights FILE -o MODEL.int8.
   --samples N          calibration images (default 512)
   --observer O         ${OBSERVER_KINDS.join(' | ')} (default percentile): how activation ranges are chosen
   --keep-fp32 N        keep the N most sensitive conv/linear layers in float32 (default 0)
+  --weight-bits B      8 | 7: the int8 weights' range; 7 avoids the 16-bit saturation of x86 CPUs without VNNI
+                       (default: 7 on such a CPU, as this machine's /proc/cpuinfo says, else 8)
   --check N            compare float32 and int8 top-1 on the first N test images (default 1000; 0: skip)
   --batch-size N       calibration batch size (default 32)
   --threads N          ONNX Runtime threads
@@ -55,6 +57,7 @@ export async function quantizeCommand(argv: string[], out: (line: string) => voi
       'keep-fp32': { type: 'string' },
       'batch-size': { type: 'string' },
       check: { type: 'string' },
+      'weight-bits': { type: 'string' },
       threads: { type: 'string' },
       ...MODEL_OPTIONS,
       ...WEIGHTS_OPTIONS,
@@ -75,6 +78,10 @@ export async function quantizeCommand(argv: string[], out: (line: string) => voi
   if (samples < 1) throw new UsageError('--samples must be at least 1');
   const keepFloat = integerOption('keep-fp32', values['keep-fp32']) ?? 0;
   const threads = integerOption('threads', values.threads);
+  const weightBits = integerOption('weight-bits', values['weight-bits']);
+  if (weightBits !== undefined && weightBits !== 7 && weightBits !== 8) {
+    throw new UsageError(`--weight-bits ${weightBits}: choose 7 or 8`);
+  }
   await initBackend();
   const weights = String(values.weights);
   const { model: name, options } = modelOptionsFrom(values);
@@ -124,6 +131,7 @@ export async function quantizeCommand(argv: string[], out: (line: string) => voi
       observer,
       keepFloat,
       threads,
+      weightBits,
       metadata: {
         preprocessing: JSON.stringify(preprocessing),
         classes: JSON.stringify(stored.classNames ?? dataset.classNames),
@@ -151,7 +159,7 @@ export async function quantizeCommand(argv: string[], out: (line: string) => voi
     out(
       `${model.registryName}: wrote ${values.output} (int8, ${mib(result.bytes.length)} MiB = ` +
         `${(result.bytes.length / result.floatBytes).toFixed(2)}x the float32 export's ${mib(result.floatBytes)} MiB), ` +
-        `calibrated on ${result.images} ${datasetName} train images (${observer})`,
+        `calibrated on ${result.images} ${datasetName} train images (${observer}, ${result.weightBits}-bit weights)`,
     );
     if (agreement) {
       out(
