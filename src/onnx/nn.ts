@@ -1,7 +1,7 @@
 /**
- * ONNX emitters of the primitive layers of `src/nn` (one function per layer class) and of the elementwise ops
- * the blocks use. Inputs and outputs are NCHW values; weights are written in PyTorch layout under their
- * official state_dict names.
+ * ONNX emitters of the primitive layers of `src/nn` (one function per layer class), used by the tracer
+ * (trace/primitives.ts); the ops between layers are written by trace/kernels.ts. Inputs and outputs are NCHW
+ * values; weights are written in PyTorch layout under their official state_dict names.
  */
 import type { BatchNorm2d } from '../nn/batchnorm.js';
 import type { Conv1d, Conv2d } from '../nn/conv.js';
@@ -177,36 +177,6 @@ export function linear(b: OnnxBuilder, x: Value, layer: Linear): Value {
 }
 
 /**
- * Linear applied to [N, in, 1, 1] as a 1x1 Conv giving [N, out, 1, 1]: the same arithmetic without the
- * Flatten / Unsqueeze pair a Gemm would need inside attention gates (SE).
- */
-export function linearAsConv1x1(b: OnnxBuilder, x: Value, layer: Linear): Value {
-  const path = pathOrName(b, layer, 'linear');
-  // A training graph reads the [out, in] parameter and reshapes it in the graph (gradients reach the parameter).
-  const dims = [layer.outFeatures, layer.inFeatures];
-  const weight = b.training
-    ? b.node('Reshape', [
-        b.state(layer.weight, 'parameter', `${path}.weight`, `${path}.weight`, dims, () =>
-          torchLayoutData(layer.weight),
-        ),
-        b.int64Values([...dims, 1, 1]),
-      ])
-    : b.floatConstant(`${path}.weight:1x1`, `${path}.weight`, [...dims, 1, 1], () =>
-        torchLayoutData(layer.weight),
-      );
-  const inputs = [x, weight];
-  if (layer.bias) {
-    const bias = layer.bias;
-    inputs.push(
-      b.state(bias, 'parameter', `${path}.bias`, `${path}.bias`, [layer.outFeatures], () =>
-        torchLayoutData(bias),
-      ),
-    );
-  }
-  return b.scoped(layer, () => b.node('Conv', inputs, { kernel_shape: ints([1, 1]) }));
-}
-
-/**
  * Conv1d over a [N, C_in, L] value (ONNX Conv with one spatial axis); PyTorch weight [out, in, k].
  */
 export function conv1d(b: OnnxBuilder, x: Value, conv: Conv1d): Value {
@@ -284,31 +254,7 @@ export function globalAvgPool(b: OnnxBuilder, x: Value): Value {
   return b.node('GlobalAveragePool', [x]);
 }
 
-/** [N, C, 1, 1] (or any [N, ...]) -> [N, C*...]. */
-export function flatten(b: OnnxBuilder, x: Value): Value {
-  return b.node('Flatten', [x], { axis: int(1) });
-}
-
-/** Channels [start, end) of an NCHW value. */
-export function sliceChannels(b: OnnxBuilder, x: Value, start: number, end: number): Value {
-  return b.node('Slice', [x, b.int64Values([start]), b.int64Values([end]), b.int64Values([1])]);
-}
-
 /** Concatenation along channels. */
 export function concatChannels(b: OnnxBuilder, values: Value[]): Value {
   return b.node('Concat', values, { axis: int(1) });
 }
-
-/** max(x, 0). */
-export const relu = (b: OnnxBuilder, x: Value): Value => b.node('Relu', [x]);
-/** min(max(x, 0), 6) as Clip, which ONNX Runtime fuses into the conv before it. */
-export const relu6 = (b: OnnxBuilder, x: Value): Value =>
-  b.node('Clip', [x, b.floatValues([0], []), b.floatValues([6], [])]);
-export const tanh = (b: OnnxBuilder, x: Value): Value => b.node('Tanh', [x]);
-export const sigmoid = (b: OnnxBuilder, x: Value): Value => b.node('Sigmoid', [x]);
-/** Elementwise (broadcasting) sum. */
-export const add = (b: OnnxBuilder, x: Value, y: Value): Value => b.node('Add', [x, y]);
-/** Elementwise (broadcasting) product. */
-export const mul = (b: OnnxBuilder, x: Value, y: Value): Value => b.node('Mul', [x, y]);
-/** Elementwise difference. */
-export const sub = (b: OnnxBuilder, x: Value, y: Value): Value => b.node('Sub', [x, y]);
