@@ -1,6 +1,6 @@
 /**
- * The whole SGD step of a model as one ONNX graph: the model's forward in training mode (written by the same
- * emitter as the inference export), cross-entropy with optional label smoothing, the backward pass derived by
+ * The whole SGD step of a model as one ONNX graph: the model's forward in training mode (traced from its TF.js
+ * forward like the inference export, see ../trace/), cross-entropy with optional label smoothing, the backward pass derived by
  * `differentiate`, and torch.optim.SGD's update (weight decay added to the gradient, momentum, Nesterov).
  *
  * Inputs: `images` NHWC float32 [N, H, W, 3], `target` [N, classes] (the smoothed one-hot distribution), `lr`
