@@ -78,7 +78,8 @@ register('Cast', (t, inputs, attrs) => {
 
 /**
  * An elementwise op with broadcasting. Operands are stored in the output's layout; one of lower rank than the
- * output must be a single value (ONNX and TF.js broadcast those alike) or a constant (rearranged here).
+ * output must be a single value (written as a scalar, which ONNX and TF.js broadcast alike) or a constant
+ * (rearranged here).
  */
 function binary(name: string, op: string): void {
   register(name, (t, inputs) => {
@@ -87,8 +88,7 @@ function binary(name: string, op: string): void {
     const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const layout = layoutOfRank(shape.length);
     const operand = (s: Sym): Value => {
-      if (s.constant && s.constant.values.length === 1) return t.b.floatValues([s.constant.values[0]], []);
-      if (s.shape.length === shape.length) return t.value(s, layout);
+      if (s.shape.length === shape.length || s.constant?.values.length === 1) return t.value(s, layout);
       if (s.constant) {
         const padded = [...new Array(shape.length - s.shape.length).fill(1), ...s.shape];
         return t.value(

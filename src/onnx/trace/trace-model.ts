@@ -48,9 +48,8 @@ export function traceModel(
 ): TracedModel {
   const batch = typeof dims[0] === 'number' ? dims[0] : SYMBOLIC_BATCH_TRACE;
   const fixedSize = typeof dims[2] === 'number' && typeof dims[3] === 'number';
-  const [height, width] = fixedSize
-    ? [dims[2] as number, dims[3] as number]
-    : [traceSize(model), traceSize(model)];
+  const side = fixedSize ? null : traceSize(model);
+  const [height, width] = side === null ? [dims[2] as number, dims[3] as number] : [side, side];
   const tracer = new GraphTracer(b, { fixedSize, batch, primitives: PRIMITIVE_WRITERS });
   tracer.writeConv = (x, conv, override) => conv2d(b, x, conv, null, override);
   const syms = onTraceBackend(() =>

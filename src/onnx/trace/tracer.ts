@@ -82,17 +82,12 @@ export class GraphTracer implements ModuleTracer {
 
   /** A symbolic tensor for a graph value. */
   tensor(sym: Sym): tf.Tensor {
-    const backend = traceBackend();
-    const dataId = backend.newDataId();
-    this.syms.set(dataId, sym);
-    if (sym.shape.length === 4 && sym.value !== null) this.latestBySize.set(spatialKey(sym.shape), sym);
-    return tf.engine().makeTensorFromTensorInfo({ dataId, shape: sym.shape, dtype: 'float32' }, backend);
+    return tf.engine().makeTensorFromTensorInfo(this.output(sym), traceBackend());
   }
 
-  /** The output tensor info of a kernel. */
+  /** The output tensor info of a kernel (the sym registered under a fresh data id). */
   output(sym: Sym): tf.TensorInfo {
-    const backend = traceBackend();
-    const dataId = backend.newDataId();
+    const dataId = traceBackend().newDataId();
     this.syms.set(dataId, sym);
     if (sym.shape.length === 4 && sym.value !== null) this.latestBySize.set(spatialKey(sym.shape), sym);
     return { dataId, shape: sym.shape, dtype: 'float32' };
@@ -146,7 +141,8 @@ export class GraphTracer implements ModuleTracer {
   /** The graph value of `sym` stored in `layout` (default: its natural one), writing what is pending. */
   value(sym: Sym, layout: Layout = layoutOfRank(sym.shape.length)): Value {
     const own = this.ownValue(sym);
-    if (sym.layout === layout) return own;
+    // A single-value constant is written as a scalar, which broadcasts against any layout as it stands.
+    if (sym.layout === layout || sym.constant?.values.length === 1) return own;
     return this.convert(own, sym.shape, sym.layout, layout);
   }
 
