@@ -9,6 +9,13 @@ import { ProtoMessage } from './protobuf.js';
 export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7 } as const;
 export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
 
+/** The values of a float32 tensor (a copy of its raw little-endian bytes); an error for another type. */
+export function floatData(tensor: TensorProto): Float32Array {
+  if (tensor.dataType !== DataType.FLOAT) throw new Error(`tensor ${tensor.name} is not float32`);
+  const bytes = tensor.rawData;
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
 /** `AttributeProto.AttributeType`. */
 const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
 

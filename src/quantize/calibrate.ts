@@ -89,8 +89,8 @@ export async function calibrate(
         if (!values) throw new Error(`calibration: the graph gave no ${name}`);
         observers.get(name)?.observe(values);
         if (images === 0) {
-          sample.set(name, values.slice(0, Math.round(values.length * sampled)));
           shapes.set(name, inputs.has(name) ? batch.shape : [...(results[name]?.dims ?? [])]);
+          if (options.sample) sample.set(name, values.slice(0, Math.round(values.length * sampled)));
         }
       }
       if (images === 0) options.sample?.(sample);

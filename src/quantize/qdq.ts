@@ -7,7 +7,13 @@
  * A ReLU or ReLU6 right after a quantized op is absorbed into that op's output quantization (a uint8 range that
  * starts at 0 clips as the ReLU would), as ONNX Runtime's own quantizer does, so the integer kernels chain.
  */
-import { DataType, type GraphProto, type NodeProto, type TensorProto } from '../onnx/onnx-proto.js';
+import {
+  DataType,
+  floatData,
+  type GraphProto,
+  type NodeProto,
+  type TensorProto,
+} from '../onnx/onnx-proto.js';
 import { integerValues } from './value-types.js';
 
 /** A calibrated range of a tensor. */
@@ -87,12 +93,6 @@ export type WeightBits = 7 | 8;
 export function nativeWeightBits(cpuFlags: string | null): WeightBits {
   if (cpuFlags === null || !/\bavx2\b/.test(cpuFlags)) return 8;
   return /\b(avx512_vnni|avx_vnni|avx512vnni)\b/.test(cpuFlags) ? 8 : 7;
-}
-
-function floatValues(tensor: TensorProto): Float32Array {
-  if (tensor.dataType !== DataType.FLOAT) throw new Error(`initializer ${tensor.name} is not float32`);
-  const bytes = tensor.rawData;
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
 const bytesOf = (array: ArrayBufferView) => new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
@@ -202,16 +202,17 @@ export function quantizeGraph(
   };
   for (const input of graph.inputs) if (params.has(input.name)) quantizePair(input.name);
 
-  const replacedWeights = new Set<string>();
+  const quantizedWeights = new Map<string, QuantizedWeight>();
   for (const node of graph.nodes) {
     if (removed.has(node)) continue;
     const inputs = node.inputs.map(resolve).map((name) => dequantized.get(name) ?? name);
     if (quantized.has(node) && (node.opType === 'Conv' || node.opType === 'Gemm')) {
-      inputs[1] = quantizeWeightInput(node, initializers, constant, nodes, replacedWeights, bits);
+      const weight = quantizeWeightInput(node, initializers, constant, nodes, quantizedWeights, bits);
+      inputs[1] = weight.value;
       if (node.inputs[2]) {
         const inputScale = params.get(resolve(node.inputs[0]))?.scale;
         if (inputScale === undefined) throw new Error(`${node.name}: its input is not quantized`);
-        inputs[2] = quantizeBiasInput(node, inputScale, initializers, constant, nodes, bits);
+        inputs[2] = quantizeBiasInput(node, inputScale, weight.scales, initializers, constant, nodes);
       }
     }
     nodes.push({ ...node, inputs });
@@ -228,7 +229,7 @@ export function quantizeGraph(
 /** Whether a Clip is a ReLU / ReLU6 (lower bound 0). */
 function isReluClip(node: NodeProto, initializers: Map<string, TensorProto>): boolean {
   const min = node.inputs[1] ? initializers.get(node.inputs[1]) : undefined;
-  return min !== undefined && floatValues(min)[0] === 0;
+  return min !== undefined && floatData(min)[0] === 0;
 }
 
 type AddConstant = (
@@ -238,46 +239,47 @@ type AddConstant = (
   data: ArrayBufferView,
 ) => string;
 
-/** The int8 weight of a Conv / Gemm (transB) and its DequantizeLinear; returns the dequantized value. */
+/** A weight's dequantized value and its per-channel scales. */
+interface QuantizedWeight {
+  value: string;
+  scales: Float32Array;
+}
+
+/** The int8 weight of a Conv / Gemm (transB) and its DequantizeLinear, written once per weight (`done`). */
 function quantizeWeightInput(
   node: NodeProto,
   initializers: Map<string, TensorProto>,
   constant: AddConstant,
   nodes: NodeProto[],
-  done: Set<string>,
+  done: Map<string, QuantizedWeight>,
   bits: WeightBits,
-): string {
+): QuantizedWeight {
   const name = node.inputs[1];
-  const output = `${name}:dq`;
-  if (done.has(name)) return output;
-  done.add(name);
+  const existing = done.get(name);
+  if (existing) return existing;
   const weight = initializers.get(name) as TensorProto;
   const channels = weight.dims[0];
-  const { values, scales } = quantizeWeights(floatValues(weight), channels, bits);
+  const { values, scales } = quantizeWeights(floatData(weight), channels, bits);
   const q = constant(`${name}:q`, DataType.INT8, weight.dims, values);
   const scale = constant(`${name}:scale`, DataType.FLOAT, [channels], scales);
   const zero = constant(`${name}:zero_point`, DataType.INT8, [channels], new Int8Array(channels));
-  nodes.push(perChannelDequantize(name, [q, scale, zero], output));
-  return output;
+  const quantized = { value: `${name}:dq`, scales };
+  nodes.push(perChannelDequantize(name, [q, scale, zero], quantized.value));
+  done.set(name, quantized);
+  return quantized;
 }
 
 /** The int32 bias (scale = input scale x weight scale per channel) and its DequantizeLinear. */
 function quantizeBiasInput(
   node: NodeProto,
   inputScale: number,
+  weightScales: Float32Array,
   initializers: Map<string, TensorProto>,
   constant: AddConstant,
   nodes: NodeProto[],
-  bits: WeightBits,
 ): string {
   const name = node.inputs[2];
-  const bias = floatValues(initializers.get(name) as TensorProto);
-  const weightScales = new Float32Array(
-    (() => {
-      const weight = initializers.get(node.inputs[1]) as TensorProto;
-      return quantizeWeights(floatValues(weight), weight.dims[0], bits).scales;
-    })(),
-  );
+  const bias = floatData(initializers.get(name) as TensorProto);
   const scales = weightScales.map((s) => s * inputScale);
   const values = Int32Array.from(bias, (b, c) => Math.round(b / scales[c]));
   const key = `${name}@${node.name}`;

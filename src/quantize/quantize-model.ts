@@ -10,7 +10,7 @@
  */
 import type { ClassifierModel } from '../models/classifier.js';
 import { buildOnnxModel, type ExportOnnxOptions } from '../onnx/export.js';
-import { DataType, encodeModel, type GraphProto, type TensorProto } from '../onnx/onnx-proto.js';
+import { DataType, encodeModel, floatData, type GraphProto } from '../onnx/onnx-proto.js';
 import { type CalibrationBatch, calibrate } from './calibrate.js';
 import type { ObserverKind } from './observers.js';
 import {
@@ -69,11 +69,6 @@ async function cpuFlags(): Promise<string | null> {
   } catch {
     return null;
   }
-}
-
-function floatData(tensor: TensorProto): Float32Array {
-  const bytes = tensor.rawData;
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
 function relativeError(values: Float32Array, roundTrip: (v: number, i: number) => number): number {

@@ -6,12 +6,13 @@
  * first), and the head's Gemm(Flatten|Reshape(GlobalAveragePool(cat(a, b)))) likewise per input; each part then gets its
  * own scale. The float function is unchanged (up to float rounding).
  */
-import { DataType, type GraphProto, type NodeProto, type TensorProto } from '../onnx/onnx-proto.js';
-
-function floatData(tensor: TensorProto): Float32Array {
-  const bytes = tensor.rawData;
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-}
+import {
+  DataType,
+  floatData,
+  type GraphProto,
+  type NodeProto,
+  type TensorProto,
+} from '../onnx/onnx-proto.js';
 
 /** Input channels [start, end) of a weight whose axis 1 is the input channel (OIHW, or [out, in]). */
 function sliceInputChannels(weight: TensorProto, start: number, end: number, name: string): TensorProto {
