@@ -255,6 +255,12 @@ describe('int8 quantization', () => {
     );
     assert.equal(readOnnxMetadata(new Uint8Array(readFileSync(output)))['rla.observer'], 'percentile');
     printed.length = 0;
+    const unchecked = join(dir, 'unchecked.onnx');
+    const args = ['--samples', '8', '--check', '0', '--keep-fp32', '0'];
+    assert.equal(await main(['quantize', '--weights', weights, '-o', unchecked, ...args], out), 0);
+    assert.ok(existsSync(unchecked));
+    assert.doesNotMatch(printed.join('\n'), /test images: top-1/, '--check 0 skips the comparison');
+    printed.length = 0;
     assert.equal(
       await main(['eval', '--weights', output, '--limit', '20', '--json'], out),
       0,

@@ -82,7 +82,7 @@ export async function quantizeCommand(argv: string[], out: (line: string) => voi
   }
   const samples = integerOption('samples', values.samples) ?? 512;
   if (samples < 1) throw new UsageError('--samples must be at least 1');
-  const keepFloat = integerOption('keep-fp32', values['keep-fp32']) ?? 0;
+  const keepFloat = integerOption('keep-fp32', values['keep-fp32'], { min: 0 }) ?? 0;
   const threads = integerOption('threads', values.threads);
   const weightBits = integerOption('weight-bits', values['weight-bits']);
   if (weightBits !== undefined && weightBits !== 7 && weightBits !== 8) {
@@ -98,7 +98,7 @@ export async function quantizeCommand(argv: string[], out: (line: string) => voi
     maxInflatedBytes: choices.maxInflatedBytes,
   });
   const { model } = loaded;
-  const check = integerOption('check', values.check) ?? 1000;
+  const check = integerOption('check', values.check, { min: 0 }) ?? 1000;
   let loader: DataLoader | null = null;
   let checkLoader: DataLoader | null = null;
   try {
