@@ -13,7 +13,8 @@ import { Rng } from '../nn/init.js';
 import { checkPositiveInteger } from '../util/checks.js';
 import type { ImageDataset } from './dataset.js';
 import { DecodePool } from './decode-pool.js';
-import { type PipelineSpec, prepareSample } from './sample-pipeline.js';
+import type { Preprocessing } from './preprocessing.js';
+import { evaluationPipeline, type PipelineSpec, prepareSample } from './sample-pipeline.js';
 import { deriveSeed, permutation } from './seeding.js';
 
 /** One batch: NHWC float32 images and int labels. */
@@ -154,4 +155,18 @@ export class DataLoader {
     }
     return x;
   }
+}
+
+/** A loader over `samples` in order, prepared with `preprocessing`'s evaluation transforms (eval, calibration). */
+export function evaluationLoader(
+  samples: ImageDataset,
+  preprocessing: Preprocessing,
+  batchSize: number,
+): DataLoader {
+  return new DataLoader(samples, {
+    batchSize,
+    shuffle: false,
+    pipeline: evaluationPipeline(preprocessing),
+    seed: 0,
+  });
 }

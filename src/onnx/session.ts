@@ -13,6 +13,7 @@ import type * as ort from 'onnxruntime-node';
 import type { ClassifierModel } from '../models/classifier.js';
 import { checkPositiveInteger } from '../util/checks.js';
 import { type ExportOnnxOptions, exportOnnx, ONNX_INPUT, ONNX_LOGITS } from './export.js';
+import { exportedClassCount, readOnnxMetadata } from './read-metadata.js';
 
 export interface InferenceSessionOptions {
   /** Intra-op threads (default: ONNX Runtime's choice, one per physical core). */
@@ -172,4 +173,20 @@ export async function runWithOnnxRuntime(
   } finally {
     await classifier.release();
   }
+}
+
+/** Whether `path` names an ONNX model file (by its extension, as the CLI decides which engine runs it). */
+export function isOnnxFile(path: string): boolean {
+  return path.toLowerCase().endsWith('.onnx');
+}
+
+/** An rla-net `.onnx` file (rla export-onnx / quantize) opened for inference, with its metadata and class count. */
+export async function openExportedModel(
+  path: string,
+  options: InferenceSessionOptions = {},
+): Promise<{ session: OnnxClassifier; metadata: Record<string, string>; numClasses: number }> {
+  const bytes = new Uint8Array(await readFile(path));
+  const metadata = readOnnxMetadata(bytes, path);
+  const numClasses = exportedClassCount(metadata, path);
+  return { session: await createInferenceSession(bytes, options), metadata, numClasses };
 }

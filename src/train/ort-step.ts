@@ -6,7 +6,7 @@
  */
 import type { DataLoader } from '../data/loader.js';
 import type { ClassifierModel } from '../models/classifier.js';
-import { createInferenceSession } from '../onnx/session.js';
+import { createInferenceSession, type OnnxClassifier } from '../onnx/session.js';
 import { OrtTrainer } from '../onnx/training/session.js';
 import { type EvalResult, evaluateLogits } from './evaluate.js';
 import { topKCorrect } from './loss.js';
@@ -46,15 +46,25 @@ export async function evaluateOnOrt(
 ): Promise<EvalResult> {
   const session = await createInferenceSession(model, { threads });
   try {
-    return await evaluateLogits(
-      loader,
-      model.numClasses,
-      (batch) => session.runNhwc(batch.x, [batch.size, batch.imageSize, batch.imageSize, 3]),
-      onBatch,
-    );
+    return await evaluateSession(session, model.numClasses, loader, onBatch);
   } finally {
     await session.release();
   }
+}
+
+/** Accuracy and loss of an ONNX Runtime session's logits over one epoch of `loader`. */
+export function evaluateSession(
+  session: OnnxClassifier,
+  numClasses: number,
+  loader: DataLoader,
+  onBatch?: (done: number, total: number) => void,
+): Promise<EvalResult> {
+  return evaluateLogits(
+    loader,
+    numClasses,
+    (batch) => session.runNhwc(batch.x, [batch.size, batch.imageSize, batch.imageSize, 3]),
+    onBatch,
+  );
 }
 
 /** Training steps, state pulls and evaluation on ONNX Runtime for `model` and `optimizer` (fresh or resumed). */

@@ -3,17 +3,14 @@
  * prepared as in training: with the preprocessing stored in files written by `rla train`, else the dataset's.
  */
 
-import { readFile } from 'node:fs/promises';
 import { loadModelFile } from '../../checkpoint/model-file.js';
 import { firstSamples } from '../../data/dataset.js';
-import { DataLoader } from '../../data/loader.js';
-import { evaluationPipeline } from '../../data/sample-pipeline.js';
+import { type DataLoader, evaluationLoader } from '../../data/loader.js';
 import { DATASET_NAMES, openDataset } from '../../data/sources.js';
 import { initBackend } from '../../engine/backend.js';
-import { exportedClassCount, readOnnxMetadata } from '../../onnx/read-metadata.js';
-import { createInferenceSession } from '../../onnx/session.js';
-import { type EvalResult, evaluate, evaluateLogits } from '../../train/evaluate.js';
-import { evaluateOnOrt } from '../../train/ort-step.js';
+import { isOnnxFile, openExportedModel } from '../../onnx/session.js';
+import { type EvalResult, evaluate } from '../../train/evaluate.js';
+import { evaluateOnOrt, evaluateSession } from '../../train/ort-step.js';
 import { trainedModelInfo } from '../../train/trained-model-file.js';
 import { percent } from '../../util/format.js';
 import { BACKEND_OPTION, backendOption, integerOption, parseCommandArgs, UsageError } from '../args.js';
@@ -72,7 +69,7 @@ export async function evalCommand(argv: string[], out: (line: string) => void): 
   const split = values.split === undefined ? 'test' : String(values.split);
   if (split !== 'test' && split !== 'train') throw new UsageError(`--split ${split}: choose test or train`);
   const weights = String(values.weights);
-  const isOnnx = weights.toLowerCase().endsWith('.onnx');
+  const isOnnx = isOnnxFile(weights);
   const engine = values.engine === undefined ? (isOnnx ? 'ort' : 'tfjs') : String(values.engine);
   if (engine !== 'tfjs' && engine !== 'ort') throw new UsageError(`--engine ${engine}: choose tfjs or ort`);
   if (isOnnx && engine !== 'ort')
@@ -83,15 +80,10 @@ export async function evalCommand(argv: string[], out: (line: string) => void): 
   const choices = weightsChoicesFrom(values);
   let evaluated: Evaluated;
   if (isOnnx) {
-    const bytes = new Uint8Array(await readFile(weights));
-    const metadata = readOnnxMetadata(bytes, weights);
-    const numClasses = exportedClassCount(metadata, weights);
-    const session = await createInferenceSession(bytes, { threads });
+    const { session, metadata, numClasses } = await openExportedModel(weights, { threads });
     try {
       evaluated = await evaluateSplit(values, split, metadata, weights, numClasses, null, (loader) =>
-        evaluateLogits(loader, numClasses, (batch) =>
-          session.runNhwc(batch.x, [batch.size, batch.imageSize, batch.imageSize, 3]),
-        ),
+        evaluateSession(session, numClasses, loader),
       );
     } finally {
       await session.release();
@@ -191,12 +183,11 @@ async function evaluateSplit(
     integerOption('limit', values.limit as string | undefined),
   );
   checkInputSize?.(preprocessing.size);
-  const loader = new DataLoader(images, {
-    batchSize: integerOption('batch-size', values['batch-size'] as string | undefined) ?? 100,
-    shuffle: false,
-    pipeline: evaluationPipeline(preprocessing),
-    seed: 0,
-  });
+  const loader = evaluationLoader(
+    images,
+    preprocessing,
+    integerOption('batch-size', values['batch-size'] as string | undefined) ?? 100,
+  );
   try {
     return { result: await score(loader), datasetName, modelName: String(info.model ?? '') };
   } finally {

@@ -12,8 +12,7 @@ import { imagenetPreprocessing, type Preprocessing } from '../../data/preprocess
 import { evaluationPipeline, prepareSample } from '../../data/sample-pipeline.js';
 import { centerCrop, resizeShorter } from '../../data/transforms.js';
 import { initBackend } from '../../engine/backend.js';
-import { exportedClassCount, readOnnxMetadata } from '../../onnx/read-metadata.js';
-import { createInferenceSession } from '../../onnx/session.js';
+import { isOnnxFile, openExportedModel } from '../../onnx/session.js';
 import { trainedModelInfo } from '../../train/trained-model-file.js';
 import { BACKEND_OPTION, backendOption, integerOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';
@@ -70,7 +69,7 @@ export async function predictCommand(argv: string[], out: (line: string) => void
   }
   await initBackend({ backend: backendOption(values.backend) });
   const weights = String(values.weights);
-  const classifier = weights.toLowerCase().endsWith('.onnx')
+  const classifier = isOnnxFile(weights)
     ? await openOnnxClassifier(weights)
     : await openModelClassifier(weights, values);
   try {
@@ -160,12 +159,9 @@ async function openModelClassifier(weights: string, values: Record<string, unkno
 
 /** An .onnx model (rla export-onnx / quantize) on ONNX Runtime; its metadata says how to prepare images. */
 async function openOnnxClassifier(path: string): Promise<Classifier> {
-  const bytes = new Uint8Array(await readFile(path));
-  const info = readOnnxMetadata(bytes, path);
-  const numClasses = exportedClassCount(info, path);
-  const session = await createInferenceSession(bytes);
+  const { session, metadata, numClasses } = await openExportedModel(path);
   return {
-    info,
+    info: metadata,
     numClasses,
     checkInputSize: () => {},
     logits: (x, size) => session.runNhwc(x, [1, size, size, 3]),

@@ -4,8 +4,7 @@
  */
 import { loadModelFile } from '../../checkpoint/model-file.js';
 import { firstSamples } from '../../data/dataset.js';
-import { DataLoader } from '../../data/loader.js';
-import { evaluationPipeline } from '../../data/sample-pipeline.js';
+import { type DataLoader, evaluationLoader } from '../../data/loader.js';
 import { DATASET_NAMES, openDataset } from '../../data/sources.js';
 import { initBackend } from '../../engine/backend.js';
 import { createInferenceSession, nchwFromNhwc } from '../../onnx/session.js';
@@ -117,13 +116,11 @@ export async function quantizeCommand(argv: string[], out: (line: string) => voi
     const images = firstSamples(dataset.train, samples);
     if (images.length === 0)
       throw new UsageError(`the ${datasetName} train split has no images to calibrate on`);
-    loader = new DataLoader(images, {
-      batchSize:
-        integerOption('batch-size', values['batch-size']) ?? calibrationBatchSize(preprocessing.size),
-      shuffle: false,
-      pipeline: evaluationPipeline(preprocessing),
-      seed: 0,
-    });
+    loader = evaluationLoader(
+      images,
+      preprocessing,
+      integerOption('batch-size', values['batch-size']) ?? calibrationBatchSize(preprocessing.size),
+    );
     const calibrationLoader = loader;
     async function* batches(): AsyncGenerator<CalibrationBatch> {
       for await (const batch of calibrationLoader.epoch(0)) {
@@ -148,12 +145,7 @@ export async function quantizeCommand(argv: string[], out: (line: string) => voi
     await writeFileAtomic(String(values.output), result.bytes);
     let agreement: Agreement | null = null;
     if (check > 0) {
-      checkLoader = new DataLoader(firstSamples(dataset.test, check), {
-        batchSize: 100,
-        shuffle: false,
-        pipeline: evaluationPipeline(preprocessing),
-        seed: 0,
-      });
+      checkLoader = evaluationLoader(firstSamples(dataset.test, check), preprocessing, 100);
       const float32 = await createInferenceSession(model, { threads });
       const quantized = await createInferenceSession(result.bytes, { threads });
       try {
