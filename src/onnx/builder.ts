@@ -241,9 +241,9 @@ export class OnnxBuilder {
     const existing = this.constants.get(key);
     if (existing) return existing;
     const expected = numel(dims);
-    let data: Float32Array | null = null;
+    // Read once, when the graph is finished: addInitializer keeps the bytes.
     return this.addInitializer(key, name, DataType.FLOAT, dims, () => {
-      data ??= make();
+      const data = make();
       if (data.length !== expected) {
         throw new Error(`ONNX export: ${name} has ${data.length} values for dims [${dims}]`);
       }

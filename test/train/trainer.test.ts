@@ -81,6 +81,17 @@ describe('trainer: resume, keep-best, NaN stop', () => {
     reference = { model, optimizer, runDir };
   });
 
+  /** Resumes the run in `runDir` to completion and checks it equals the uninterrupted reference exactly. */
+  async function assertResumesToReference(config: TrainConfig, runDir: string): Promise<void> {
+    const resumed = await resume(config, runDir);
+    assert.equal(resumed.outcome.status, 'completed');
+    const expected = snapshot(reference.model);
+    for (const [key, values] of snapshot(resumed.model))
+      assert.deepEqual(values, expected.get(key), `${key} differs`);
+    assert.deepEqual(momentum(resumed.optimizer), momentum(reference.optimizer));
+    assert.deepEqual(await history(runDir), await history(reference.runDir));
+  }
+
   for (const [where, stopAt] of [
     ['mid-epoch (epoch 1 after batch 2 of 3)', [0, 1]],
     ['at an epoch boundary (after epoch 1)', [0, 2]],
@@ -97,13 +108,7 @@ describe('trainer: resume, keep-best, NaN stop', () => {
       });
       const first = await new Trainer(options).run();
       assert.equal(first.status, 'interrupted');
-      const resumed = await resume(config, runDir);
-      assert.equal(resumed.outcome.status, 'completed');
-      const expected = snapshot(reference.model);
-      for (const [key, values] of snapshot(resumed.model))
-        assert.deepEqual(values, expected.get(key), `${key} differs`);
-      assert.deepEqual(momentum(resumed.optimizer), momentum(reference.optimizer));
-      assert.deepEqual(await history(runDir), await history(reference.runDir));
+      await assertResumesToReference(config, runDir);
     });
   }
 
@@ -123,13 +128,7 @@ describe('trainer: resume, keep-best, NaN stop', () => {
       [1, 2],
       'the last periodic checkpoint: epoch 2 after batch 2',
     );
-    const resumed = await resume(config, runDir);
-    assert.equal(resumed.outcome.status, 'completed');
-    const expected = snapshot(reference.model);
-    for (const [key, values] of snapshot(resumed.model))
-      assert.deepEqual(values, expected.get(key), `${key} differs`);
-    assert.deepEqual(momentum(resumed.optimizer), momentum(reference.optimizer));
-    assert.deepEqual(await history(runDir), await history(reference.runDir));
+    await assertResumesToReference(config, runDir);
   });
 
   it('keeps the best-validation weights in best.safetensors and logs every epoch', async () => {
