@@ -61,7 +61,7 @@ describe('COCO bbox evaluation: hand-worked cases', () => {
     const apMatched = ap101((r) => (r <= 0.5 ? 1 : 2 / 3)); // (51 + 100/3) / 101 = 0.83498
     // t >= .75: TP FP FP -> recall .5 .5 .5, precision 1 .5 .333: points r <= .5 read 1, the rest 0.
     const apMissed = ap101((r) => (r <= 0.5 ? 1 : 0)); // 51 / 101 = 0.50495
-    assert.ok(Math.abs(apMatched - 0.834983) < 1e-6 && Math.abs(apMissed - 0.504950) < 1e-6);
+    assert.ok(Math.abs(apMatched - 0.834983) < 1e-6 && Math.abs(apMissed - 0.50495) < 1e-6);
     assertStats(stats, {
       AP: (5 * apMatched + 5 * apMissed) / 10, // 0.66997
       AP50: apMatched,
@@ -140,7 +140,13 @@ describe('COCO bbox evaluation: hand-worked cases', () => {
     // Pooled ranking: FP(.9) TP(.6) TP(.3): recall 0 .5 1, precision 0 .5 .667 -> monotone .667 .667 .667:
     // AP = 2/3 at every threshold.
     const images = { images: [{ id: 1 }, { id: 2 }] };
-    const dataset = cocoDataset([{ bbox: [0, 0, 10, 10], image: 1 }, { bbox: [0, 0, 10, 10], image: 2 }], images);
+    const dataset = cocoDataset(
+      [
+        { bbox: [0, 0, 10, 10], image: 1 },
+        { bbox: [0, 0, 10, 10], image: 2 },
+      ],
+      images,
+    );
     const results = [det(0.6, [0, 0, 10, 10], 1), det(0.9, [50, 50, 10, 10], 2), det(0.3, [0, 0, 10, 10], 2)];
     const { stats } = evaluateCoco(dataset, results, 'bbox');
     // AR1 keeps each image's best: image 1's TP and image 2's FP -> recall 1/2.
@@ -267,9 +273,15 @@ describe('COCO evaluation: edge cases', () => {
 
   it('refuses detections on images the dataset does not have, naming them', () => {
     const dataset = cocoDataset([{ bbox: [0, 0, 10, 10] }]);
-    assert.throws(() => evaluateCoco(dataset, [det(0.9, [0, 0, 10, 10], 7)], 'bbox'), /image id 7.*not in test\.json/);
+    assert.throws(
+      () => evaluateCoco(dataset, [det(0.9, [0, 0, 10, 10], 7)], 'bbox'),
+      /image id 7.*not in test\.json/,
+    );
     const withPolygon = cocoDataset([{ bbox: [0, 0, 10, 10], segmentation: [[0, 0, 10, 0, 10, 10, 0, 10]] }]);
-    assert.throws(() => evaluateCoco(withPolygon, [det(0.9, [0, 0, 10, 10])], 'segm'), /no mask: segm evaluation/);
+    assert.throws(
+      () => evaluateCoco(withPolygon, [det(0.9, [0, 0, 10, 10])], 'segm'),
+      /no mask: segm evaluation/,
+    );
     assert.throws(() => evaluateCoco(dataset, [], 'segm'), /annotation id 1 has no segmentation/);
   });
 });
@@ -286,7 +298,13 @@ describe('COCO segm evaluation', () => {
     // The polygon (0,0)-(10,0)-(10,10)-(0,10) rasterises to pixels x, y in 0..9 (area 100). The detection mask
     // covers x 0..4, y 0..9: IoU 50/100 = .5 -> a match at t = .5 only -> AP .1, AP50 1, AP75 0.
     const dataset = cocoDataset([{ bbox: [0, 0, 10, 10], segmentation: [[0, 0, 10, 0, 10, 10, 0, 10]] }]);
-    const result = { imageId: 1, categoryId: 1, score: 0.9, bbox: [0, 0, 5, 10] as const, segmentation: rectMask(0, 0, 5, 10) };
+    const result = {
+      imageId: 1,
+      categoryId: 1,
+      score: 0.9,
+      bbox: [0, 0, 5, 10] as const,
+      segmentation: rectMask(0, 0, 5, 10),
+    };
     const { stats } = evaluateCoco(dataset, [result], 'segm');
     assertStats(stats, { AP: 0.1, AP50: 1, AP75: 0 });
     // The same detection scored by boxes: [0,0,5,10] against [0,0,10,10] is also .5.
@@ -302,8 +320,20 @@ describe('COCO segm evaluation', () => {
       { bbox: [50, 0, 50, 100], iscrowd: 1, segmentation: { size: [100, 100], counts: [5000, 5000] } },
     ]);
     const results = [
-      { imageId: 1, categoryId: 1, score: 0.9, bbox: [60, 0, 10, 10] as const, segmentation: rectMask(60, 0, 70, 10) },
-      { imageId: 1, categoryId: 1, score: 0.8, bbox: [0, 0, 10, 10] as const, segmentation: rectMask(0, 0, 10, 10) },
+      {
+        imageId: 1,
+        categoryId: 1,
+        score: 0.9,
+        bbox: [60, 0, 10, 10] as const,
+        segmentation: rectMask(60, 0, 70, 10),
+      },
+      {
+        imageId: 1,
+        categoryId: 1,
+        score: 0.8,
+        bbox: [0, 0, 10, 10] as const,
+        segmentation: rectMask(0, 0, 10, 10),
+      },
     ];
     assertStats(evaluateCoco(dataset, results, 'segm').stats, { AP: 1, AR100: 1 });
   });

@@ -36,7 +36,10 @@ describe('COCO RLE', () => {
     assert.equal(rleArea(encoded), 3);
     assert.deepEqual(rleToBbox(encoded), [1, 0, 2, 2]);
     // A mask starting with a one starts with an empty run of zeros.
-    assert.deepEqual([...encodeMask({ width: 1, height: 2, data: Uint8Array.from([1, 0]) }).counts], [0, 1, 1]);
+    assert.deepEqual(
+      [...encodeMask({ width: 1, height: 2, data: Uint8Array.from([1, 0]) }).counts],
+      [0, 1, 1],
+    );
   });
 
   it('a run of ones wrapping into the next column makes the box span every row (maskApi rleToBbox)', () => {
@@ -61,7 +64,10 @@ describe('COCO RLE', () => {
   });
 
   it('refuses compressed counts that do not fit the stated size or are not COCO characters', () => {
-    assert.throws(() => rleFromString('532', 2, 6, 'ann 7'), /ann 7: runs cover 10 pixels, but the mask is 2x6/);
+    assert.throws(
+      () => rleFromString('532', 2, 6, 'ann 7'),
+      /ann 7: runs cover 10 pixels, but the mask is 2x6/,
+    );
     assert.throws(() => rleFromString('5~', 2, 5, 'ann 7'), /ann 7: compressed counts hold a character/);
     assert.throws(() => rleFromString('T', 10, 10, 'ann 7'), /ann 7: compressed counts end inside a number/);
     assert.throws(() => rleFromString('1H', 1, 1, 'x'), /negative run|runs cover/);
@@ -108,7 +114,15 @@ describe('COCO polygons', () => {
 describe('COCO IoU', () => {
   it('boxes: plain IoU, and intersection over the detection area for crowds', () => {
     // d = [0,0,10,10], g = [5,0,10,10]: intersection 50, union 150 -> 1/3; as a crowd: 50 / 100 = 1/2.
-    const ious = boxIous([[0, 0, 10, 10]], [[5, 0, 10, 10], [5, 0, 10, 10], [20, 20, 5, 5]], [false, true, false]);
+    const ious = boxIous(
+      [[0, 0, 10, 10]],
+      [
+        [5, 0, 10, 10],
+        [5, 0, 10, 10],
+        [20, 20, 5, 5],
+      ],
+      [false, true, false],
+    );
     assert.deepEqual([...ious.values], [1 / 3, 0.5, 0]);
   });
 
@@ -124,7 +138,9 @@ describe('COCO IoU', () => {
 
 describe("COCO masks against pycocotools' maskApi.c", () => {
   const path = fixturePath('coco', 'maskapi-reference.json');
-  it('polygon rasterisation, compressed strings, areas, boxes and IoUs equal the C reference', { skip: !existsSync(path) }, () => {
+  it('polygon rasterisation, compressed strings, areas, boxes and IoUs equal the C reference', {
+    skip: !existsSync(path),
+  }, () => {
     const reference = JSON.parse(readFileSync(path, 'utf8')) as {
       height: number;
       width: number;
@@ -147,7 +163,10 @@ describe("COCO masks against pycocotools' maskApi.c", () => {
     for (let d = 0; d < n; d++) {
       for (let g = 0; g < n; g++) {
         assert.ok(Math.abs(plain.values[d * n + g] - reference.ious[d][g]) < 1e-15, `iou ${d},${g}`);
-        assert.ok(Math.abs(crowd.values[d * n + g] - reference.crowdIous[d][g]) < 1e-15, `crowd iou ${d},${g}`);
+        assert.ok(
+          Math.abs(crowd.values[d * n + g] - reference.crowdIous[d][g]) < 1e-15,
+          `crowd iou ${d},${g}`,
+        );
       }
     }
   });

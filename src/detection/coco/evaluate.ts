@@ -184,7 +184,9 @@ function evaluateImage(
   const outside = (area: number) => area < minArea || area > maxArea;
   const gtIgnoredAll = gtAll.map((g) => g.iscrowd || outside(g.area));
   // Counted ground truths first (stable), as pycocotools' argsort of the ignore flags.
-  const order = gtAll.map((_, g) => g).sort((a, b) => Number(gtIgnoredAll[a]) - Number(gtIgnoredAll[b]) || a - b);
+  const order = gtAll
+    .map((_, g) => g)
+    .sort((a, b) => Number(gtIgnoredAll[a]) - Number(gtIgnoredAll[b]) || a - b);
   const gtIgnored = order.map((g) => gtIgnoredAll[g]);
   const gtCrowd = order.map((g) => gtAll[g].iscrowd);
   const T = iouThrs.length;

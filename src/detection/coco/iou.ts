@@ -31,7 +31,11 @@ function boxIou(d: XywhBox, g: XywhBox, crowd: boolean): number {
 }
 
 /** maskApi `bbIou`: IoUs of boxes, with crowd ground truths measured against the detection's area. */
-export function boxIous(dts: readonly XywhBox[], gts: readonly XywhBox[], iscrowd: readonly boolean[]): IouMatrix {
+export function boxIous(
+  dts: readonly XywhBox[],
+  gts: readonly XywhBox[],
+  iscrowd: readonly boolean[],
+): IouMatrix {
   const out = matrix(dts.length, gts.length);
   for (let d = 0; d < dts.length; d++) {
     for (let g = 0; g < gts.length; g++) out.values[d * gts.length + g] = boxIou(dts[d], gts[g], iscrowd[g]);

@@ -56,7 +56,7 @@ export function rleFromPolygon(xy: readonly number[], height: number, width: num
     let xd = u[j] < u[j - 1] ? u[j] : u[j] - 1;
     xd = (xd + 0.5) / SCALE - 0.5;
     if (Math.floor(xd) !== xd || xd < 0 || xd > width - 1) continue;
-    let yd = v[j] < v[j - 1] ? v[j] : v[j - 1];
+    let yd = Math.min(v[j], v[j - 1]);
     yd = (yd + 0.5) / SCALE - 0.5;
     if (yd < 0) yd = 0;
     else if (yd > height) yd = height;
@@ -86,6 +86,10 @@ export function rleFromPolygon(xy: readonly number[], height: number, width: num
 }
 
 /** pycocotools `annToRLE` for a polygon list: the union of the parts' masks. */
-export function rleFromPolygons(polygons: readonly (readonly number[])[], height: number, width: number): Rle {
+export function rleFromPolygons(
+  polygons: readonly (readonly number[])[],
+  height: number,
+  width: number,
+): Rle {
   return mergeRles(polygons.map((polygon) => rleFromPolygon(polygon, height, width)));
 }

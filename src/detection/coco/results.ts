@@ -13,9 +13,13 @@ import { encodeMask } from './rle.js';
  * CLASSES)` gives the same map on COCO); null for a class the dataset does not have. Throws when no class name
  * is in the dataset, which means the detector and the dataset do not belong together.
  */
-export function categoryIdsForClasses(classNames: readonly string[], dataset: CocoDataset): Array<number | null> {
+export function categoryIdsForClasses(
+  classNames: readonly string[],
+  dataset: CocoDataset,
+): Array<number | null> {
   const byName = new Map<string, number>();
-  for (const category of dataset.categories) if (!byName.has(category.name)) byName.set(category.name, category.id);
+  for (const category of dataset.categories)
+    if (!byName.has(category.name)) byName.set(category.name, category.id);
   const ids = classNames.map((name) => byName.get(name) ?? null);
   if (classNames.length > 0 && ids.every((id) => id === null)) {
     const shown = dataset.categories

@@ -120,7 +120,9 @@ export function checkedRle(counts: readonly number[], height: number, width: num
     total += count;
   }
   if (total !== height * width) {
-    throw new Error(`${where}: runs cover ${total} pixels, but the mask is ${height}x${width} = ${height * width}`);
+    throw new Error(
+      `${where}: runs cover ${total} pixels, but the mask is ${height}x${width} = ${height * width}`,
+    );
   }
   return { height, width, counts: Uint32Array.from(counts) };
 }

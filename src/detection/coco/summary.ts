@@ -43,7 +43,6 @@ function summarizeEntry(
   recall: Float64Array,
   params: CocoEvalParams,
 ): number {
-  const T = params.iouThrs.length;
   const R = params.recThrs.length;
   const K = params.catIds.length;
   const A = params.areaRng.length;
@@ -77,7 +76,11 @@ function summarizeEntry(
 }
 
 /** The 12 summary numbers of an accumulated evaluation. */
-export function summaryStats(precision: Float64Array, recall: Float64Array, params: CocoEvalParams): number[] {
+export function summaryStats(
+  precision: Float64Array,
+  recall: Float64Array,
+  params: CocoEvalParams,
+): number[] {
   return summaryEntries(params).map((entry) => summarizeEntry(entry, precision, recall, params));
 }
 
