@@ -3,7 +3,7 @@
  * pycocotools' own C code in test/fixtures/coco/maskapi-reference.json (made by tools/coco-maskapi-reference.py).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { boxIous, maskIous } from '../../src/detection/coco/iou.js';
 import { rleFromPolygon, rleFromPolygons } from '../../src/detection/coco/polygon.js';
