@@ -184,13 +184,15 @@ export function annotationRle(dataset: CocoDataset, annotation: CocoAnnotation):
   if (segmentation === undefined) throw new DatasetError(`${where} has no segmentation (needed for segm)`);
   if (Array.isArray(segmentation)) {
     if (segmentation.length === 0) throw new DatasetError(`${where} has an empty polygon list`);
-    if (segmentation[0].length === 4) {
-      return rleFromPolygons(segmentation.map(boxCorners), image.height, image.width);
-    }
     if (segmentation[0].length < 4) throw new DatasetError(`${where}: a polygon needs at least 3 points`);
-    return segmentation.length === 1
-      ? rleFromPolygon(segmentation[0], image.height, image.width)
-      : rleFromPolygons(segmentation, image.height, image.width);
+    const polygons = segmentation[0].length === 4 ? segmentation.map(boxCorners) : segmentation;
+    try {
+      return polygons.length === 1
+        ? rleFromPolygon(polygons[0], image.height, image.width)
+        : rleFromPolygons(polygons, image.height, image.width);
+    } catch (error) {
+      throw new DatasetError(`${where}: ${(error as Error).message}`);
+    }
   }
   const [height, width] = segmentation.size;
   return typeof segmentation.counts === 'string'

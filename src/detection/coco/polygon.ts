@@ -6,19 +6,28 @@
 import { checkedRle, mergeRles, type Rle } from './rle.js';
 
 const SCALE = 5;
+/** Most boundary points traced for one polygon (2e7: a few hundred MB in the point lists at most). */
+const MAX_BOUNDARY_POINTS = 20_000_000;
 
 /** The RLE of one polygon `[x0, y0, x1, y1, ...]` (pixel coordinates) on an h x w image. */
 export function rleFromPolygon(xy: readonly number[], height: number, width: number): Rle {
   const k = Math.floor(xy.length / 2);
   // C's (int) cast truncates toward zero.
-  const x = new Int32Array(k + 1);
-  const y = new Int32Array(k + 1);
+  const x = new Float64Array(k + 1);
+  const y = new Float64Array(k + 1);
   for (let j = 0; j < k; j++) {
     x[j] = Math.trunc(SCALE * xy[2 * j] + 0.5);
     y[j] = Math.trunc(SCALE * xy[2 * j + 1] + 0.5);
   }
   x[k] = x[0];
   y[k] = y[0];
+  // The traced boundary has one point per upsampled pixel: refuse coordinates that would make it huge (annotation
+  // files are untrusted; a COCO polygon lies within its image, about 5 * (h + w) * 2 points).
+  let points = 0;
+  for (let j = 0; j < k; j++) points += Math.max(Math.abs(x[j] - x[j + 1]), Math.abs(y[j] - y[j + 1])) + 1;
+  if (!(points <= MAX_BOUNDARY_POINTS)) {
+    throw new Error(`polygon: its outline is ${points} points on the 5x grid, over ${MAX_BOUNDARY_POINTS}`);
+  }
   // Dense boundary points on the upsampled grid.
   const u: number[] = [];
   const v: number[] = [];
