@@ -70,17 +70,22 @@ export function evaluateCoco(
 ): CocoEvaluation {
   const imgIds = new Set(params.imgIds);
   const catIds = new Set(params.catIds);
-  const key = (imageId: number, categoryId: number) => `${imageId},${categoryId}`;
-  const gts = new Map<string, EvalObject[]>();
-  const dts = new Map<string, EvalObject[]>();
-  const push = (groups: Map<string, EvalObject[]>, k: string, object: EvalObject) => {
-    const group = groups.get(k);
+  // Objects grouped by category, then image (pycocotools' _gts[imgId, catId], _dts[imgId, catId]).
+  const gts = new Map<number, Map<number, EvalObject[]>>();
+  const dts = new Map<number, Map<number, EvalObject[]>>();
+  const push = (groups: typeof gts, categoryId: number, imageId: number, object: EvalObject) => {
+    let byImage = groups.get(categoryId);
+    if (!byImage) {
+      byImage = new Map();
+      groups.set(categoryId, byImage);
+    }
+    const group = byImage.get(imageId);
     if (group) group.push(object);
-    else groups.set(k, [object]);
+    else byImage.set(imageId, [object]);
   };
   for (const annotation of dataset.annotations) {
     if (!imgIds.has(annotation.imageId) || !catIds.has(annotation.categoryId)) continue;
-    push(gts, key(annotation.imageId, annotation.categoryId), {
+    push(gts, annotation.categoryId, annotation.imageId, {
       area: annotation.area,
       score: 0,
       iscrowd: annotation.iscrowd,
@@ -92,20 +97,22 @@ export function evaluateCoco(
   results.forEach((result, i) => {
     const object = resultObject(result, i, dataset, iouType, useBoxArea);
     if (!imgIds.has(result.imageId) || !catIds.has(result.categoryId)) return;
-    push(dts, key(result.imageId, result.categoryId), object);
+    push(dts, result.categoryId, result.imageId, object);
   });
 
   const maxDet = params.maxDets[params.maxDets.length - 1];
   // evalImgs[k][a][i], null where the image has neither ground truths nor detections of the category.
   const evalImgs = params.catIds.map((catId) => {
+    const gtOfImage = gts.get(catId);
+    const dtOfImage = dts.get(catId);
     const perImage = params.imgIds.map((imgId) => {
-      const gt = gts.get(key(imgId, catId)) ?? [];
-      const dt = byScore(dts.get(key(imgId, catId)) ?? []).slice(0, maxDet);
-      return { gt, dt, ious: computeIous(dt, gt, iouType) };
+      const gt = gtOfImage?.get(imgId) ?? [];
+      const dt = byScore(dtOfImage?.get(imgId) ?? []).slice(0, maxDet);
+      return gt.length === 0 && dt.length === 0 ? null : { gt, dt, ious: computeIous(dt, gt, iouType) };
     });
     return params.areaRng.map((areaRange) =>
-      perImage.map(({ gt, dt, ious }) =>
-        gt.length === 0 && dt.length === 0 ? null : evaluateImage(gt, dt, ious, areaRange, params.iouThrs),
+      perImage.map((pair) =>
+        pair === null ? null : evaluateImage(pair.gt, pair.dt, pair.ious, areaRange, params.iouThrs),
       ),
     );
   });
@@ -253,34 +260,41 @@ function accumulate(
       for (let m = 0; m < M; m++) {
         const maxDet = params.maxDets[m];
         // (image, detection) pairs in image order, each image cut to maxDet, then stably ranked by score.
-        const entries: Array<{ e: ImageEvaluation; d: number; D: number; score: number }> = [];
+        const owners: ImageEvaluation[] = [];
+        const indices: number[] = [];
+        const scores: number[] = [];
         for (const e of images) {
-          const D = e.scores.length;
-          for (let d = 0; d < Math.min(D, maxDet); d++) entries.push({ e, d, D, score: e.scores[d] });
+          for (let d = 0; d < Math.min(e.scores.length, maxDet); d++) {
+            owners.push(e);
+            indices.push(d);
+            scores.push(e.scores[d]);
+          }
         }
-        const ranked = byScore(entries);
+        const nd = scores.length;
+        const order = Array.from({ length: nd }, (_, i) => i).sort((i, j) => scores[j] - scores[i] || i - j);
+        const pr = new Float64Array(nd);
+        const rc = new Float64Array(nd);
         for (let t = 0; t < T; t++) {
-          const pr: number[] = [];
-          const rc: number[] = [];
           let tp = 0;
           let fp = 0;
-          for (const { e, d, D } of ranked) {
-            if (e.ignored[t * D + d]) {
-              // pycocotools' cumulative sums repeat the previous values at an ignored detection.
-            } else if (e.matched[t * D + d]) tp++;
-            else fp++;
-            rc.push(tp / counted);
-            pr.push(tp / (fp + tp + Number.EPSILON));
+          for (let r = 0; r < nd; r++) {
+            const e = owners[order[r]];
+            const at = t * e.scores.length + indices[order[r]];
+            // An ignored detection repeats the previous cumulative counts (pycocotools' cumsum of 0s).
+            if (!e.ignored[at]) {
+              if (e.matched[at]) tp++;
+              else fp++;
+            }
+            rc[r] = tp / counted;
+            pr[r] = tp / (fp + tp + Number.EPSILON);
           }
-          const nd = ranked.length;
           recall[((t * K + k) * A + a) * M + m] = nd ? rc[nd - 1] : 0;
           for (let i = nd - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
           // searchsorted(rc, recThrs, 'left'); precision stays 0 beyond the highest recall reached.
           let i = 0;
           for (let r = 0; r < R; r++) {
             while (i < nd && rc[i] < params.recThrs[r]) i++;
-            const q = i < nd ? pr[i] : 0;
-            precision[(((t * R + r) * K + k) * A + a) * M + m] = q;
+            precision[(((t * R + r) * K + k) * A + a) * M + m] = i < nd ? pr[i] : 0;
           }
         }
       }
