@@ -120,7 +120,7 @@ export function evaluateCoco(
   return { iouType, params, precision, recall, stats: summaryStats(precision, recall, params) };
 }
 
-/** pycocotools `loadRes` for one result: id i + 1, area of its box (or of its mask when it has no box). */
+/** pycocotools `loadRes` for one result: its area is its box's, or its mask's when the results carry no boxes. */
 function resultObject(
   result: CocoResult,
   i: number,
