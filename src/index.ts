@@ -33,6 +33,10 @@ export {
 } from './data/preprocessing.js';
 export { DATASET_NAMES, type DatasetSplits, openDataset } from './data/sources.js';
 export { applyTransforms, type TransformOp } from './data/transforms.js';
+export * from './detection/coco/index.js';
+export { type DrawOptions, drawDetections } from './detection/draw.js';
+export type { DetectorFactory, DetectorFileOptions } from './detection/factory.js';
+export type { BinaryMask, Detection, Detector } from './detection/types.js';
 export { type BackendName, type BackendOptions, currentBackend, initBackend } from './engine/backend.js';
 export { leanVariableGrads } from './engine/kernels/lean-backward.js';
 export type { DenseSharing } from './layers/cifar/dense-block.js';

@@ -2,7 +2,9 @@
 import { UsageError } from './args.js';
 import { bestCommand } from './commands/best.js';
 import { convertCommand } from './commands/convert.js';
+import { detectCommand } from './commands/detect.js';
 import { evalCommand } from './commands/eval.js';
+import { evalCocoCommand } from './commands/eval-coco.js';
 import { exportOnnxCommand } from './commands/export-onnx.js';
 import { infoCommand } from './commands/info.js';
 import { listCommand } from './commands/list.js';
@@ -29,6 +31,14 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   predict: { run: predictCommand, summary: 'top-5 classes with probabilities for images' },
   plot: { run: plotCommand, summary: 'accuracy and loss curves (SVG) of a training run' },
   best: { run: bestCommand, summary: "a training run's best epoch and its top-1/top-5" },
+  detect: {
+    run: (argv, out) => detectCommand(argv, out),
+    summary: 'COCO detections (boxes, masks) of an image',
+  },
+  'eval-coco': {
+    run: (argv, out) => evalCocoCommand(argv, out),
+    summary: "a detector's COCO AP (pycocotools' 12 numbers)",
+  },
 };
 
 /**
