@@ -35,6 +35,7 @@ export { DATASET_NAMES, type DatasetSplits, openDataset } from './data/sources.j
 export { applyTransforms, type TransformOp } from './data/transforms.js';
 export { type BackendName, type BackendOptions, currentBackend, initBackend } from './engine/backend.js';
 export { leanVariableGrads } from './engine/kernels/lean-backward.js';
+export * from './hub/index.js';
 export type { DenseSharing } from './layers/cifar/dense-block.js';
 export type {
   CifarRecurrentConv,

@@ -2,6 +2,7 @@
 import { UsageError } from './args.js';
 import { bestCommand } from './commands/best.js';
 import { convertCommand } from './commands/convert.js';
+import { downloadCommand } from './commands/download.js';
 import { evalCommand } from './commands/eval.js';
 import { exportOnnxCommand } from './commands/export-onnx.js';
 import { infoCommand } from './commands/info.js';
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   predict: { run: predictCommand, summary: 'top-5 classes with probabilities for images' },
   plot: { run: plotCommand, summary: 'accuracy and loss curves (SVG) of a training run' },
   best: { run: bestCommand, summary: "a training run's best epoch and its top-1/top-5" },
+  download: { run: downloadCommand, summary: 'download weights by URL into the checksummed cache' },
 };
 
 /**
