@@ -79,6 +79,15 @@ export {
 export type { ImageBatch, LabelBatch, TrainStepOptions } from './parallel/pool.js';
 export { createWorkerPool, WorkerError, WorkerPool, type WorkerPoolOptions } from './parallel/pool.js';
 export { createPoolTraining, type PoolTraining } from './parallel/pool-step.js';
+export {
+  type BatchEndEvent,
+  EarlyStopping,
+  type EarlyStoppingOptions,
+  ReduceLrOnPlateau,
+  type ReduceLrOnPlateauOptions,
+  type TrainerCallback,
+  type TrainingControl,
+} from './train/callbacks.js';
 export { DEFAULT_CONFIG, type TrainConfig } from './train/config.js';
 export { type EvalResult, evaluate } from './train/evaluate.js';
 export { crossEntropy } from './train/loss.js';
