@@ -7,8 +7,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { countParams } from '../../count/count.js';
 import { DATASET_NAMES } from '../../data/sources.js';
-import type { EarlyStoppingOptions, ReduceLrOnPlateauOptions } from '../../train/callbacks.js';
-import { EARLY_STOPPING_DEFAULTS, MONITORS, PLATEAU_DEFAULTS } from '../../train/callbacks.js';
+import {
+  EARLY_STOPPING_DEFAULTS,
+  type EarlyStoppingOptions,
+  MONITORS,
+  PLATEAU_DEFAULTS,
+  type ReduceLrOnPlateauOptions,
+} from '../../train/callbacks.js';
 import { configProblems, DEFAULT_CONFIG, type TrainConfig } from '../../train/config.js';
 import { TRAINING_ENGINES, type TrainingEngine } from '../../train/ort-step.js';
 import { formatDuration, ProgressReporter, type ProgressStream } from '../../train/progress.js';
@@ -64,8 +69,9 @@ ${Object.entries(RECIPES)
   --save-every N         also checkpoint every N training steps inside an epoch (a killed run loses at most N
                          steps; resume continues exactly); may be given with --resume
   --early-stop-patience N  stop after N epochs without improvement (Keras EarlyStopping; turns it on), with
-                         --early-stop-monitor M (${MONITORS.join(' | ')}; default val_loss)
-                         --early-stop-min-delta X (0)  --early-stop-mode min | max | auto (auto: min for losses)
+                         --early-stop-monitor M (default val_loss)  --early-stop-min-delta X (0)
+                         --early-stop-mode min | max | auto (auto: min for losses, max for accuracies)
+                         monitors: ${MONITORS.join(' | ')}
   --plateau-patience N   lower the lr after more than N epochs without improvement (PyTorch ReduceLROnPlateau;
                          turns it on), with --plateau-factor X (0.1)  --plateau-monitor M (val_loss)
                          --plateau-mode min | max | auto  --plateau-threshold X (1e-4)  --plateau-threshold-mode
@@ -76,7 +82,7 @@ ${Object.entries(RECIPES)
   --out DIR              run directory (default runs/<recipe>-<time>): checkpoint.safetensors, best.safetensors,
                          config.json, metrics.jsonl, metrics.csv
   --resume DIR           continue the run in DIR exactly where it stopped (only --epochs, --data,
-                         --data-workers, --backend may be given with it)
+                         --data-workers, --backend, --engine, --threads, --save-every, --print-config with it)
   --engine E             ort | tfjs (default ort: the whole SGD step as one ONNX Runtime graph, evaluation on
                          ONNX Runtime too; tfjs: TF.js on --backend). Checkpoints are the same on both engines
   --threads N            ONNX Runtime threads (default: every core)
@@ -267,7 +273,7 @@ function plateauFrom(values: Record<string, unknown>): ReduceLrOnPlateauOptions 
 }
 
 /** The run's config: defaults < recipe < options. */
-export function configFrom(values: Record<string, unknown>): TrainConfig {
+function configFrom(values: Record<string, unknown>): TrainConfig {
   const recipe = values.recipe === undefined ? 'demo' : String(values.recipe);
   if (!RECIPES[recipe]) throw new UsageError(`--recipe ${recipe}: choose one of ${RECIPE_NAMES.join(', ')}`);
   const base = resolveConfig(DEFAULT_CONFIG, recipe, {});
