@@ -152,6 +152,7 @@ describe('rla train --config / --print-config / config.json, rla --version', () 
       JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')),
       JSON.parse(printed.lines.join('\n')),
     );
+    assert.match(text, /training {3}2 of 4 epoch\(s\)/);
     assert.match(text, /stopped {4}after epoch 2: early stopping: val_loss did not improve for 1 epoch\(s\)/);
     const history = epochHistory(await readMetrics(runDir));
     assert.equal(history.length, 2);

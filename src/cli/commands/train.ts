@@ -503,7 +503,8 @@ function summarize(
     `  data       ${config.dataset}: ${data.train.length} train${data.val ? ` / ${data.val.length} validation` : ''} / ` +
       `${data.test.length} test images, ${data.classNames.length} classes (chance ${percent(chance)})`,
   );
-  out(`  training   ${config.epochs} epoch(s), ${formatDuration(c.seconds)} wall time on ${c.backend}`);
+  const epochs = outcome.stopped ? `${outcome.stopped.epoch} of ${config.epochs}` : `${config.epochs}`;
+  out(`  training   ${epochs} epoch(s), ${formatDuration(c.seconds)} wall time on ${c.backend}`);
   if (outcome.stopped) out(`  stopped    after epoch ${outcome.stopped.epoch}: ${outcome.stopped.reason}`);
   if (outcome.best) {
     const source = data.val ? 'validation' : 'test';
