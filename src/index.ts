@@ -39,6 +39,7 @@ export type { DetectorFactory, DetectorFileOptions } from './detection/factory.j
 export type { BinaryMask, Detection, Detector } from './detection/types.js';
 export { type BackendName, type BackendOptions, currentBackend, initBackend } from './engine/backend.js';
 export { leanVariableGrads } from './engine/kernels/lean-backward.js';
+export * from './hub/index.js';
 export type { DenseSharing } from './layers/cifar/dense-block.js';
 export type {
   CifarRecurrentConv,
@@ -82,6 +83,15 @@ export {
 export type { ImageBatch, LabelBatch, TrainStepOptions } from './parallel/pool.js';
 export { createWorkerPool, WorkerError, WorkerPool, type WorkerPoolOptions } from './parallel/pool.js';
 export { createPoolTraining, type PoolTraining } from './parallel/pool-step.js';
+export {
+  type BatchEndEvent,
+  EarlyStopping,
+  type EarlyStoppingOptions,
+  ReduceLrOnPlateau,
+  type ReduceLrOnPlateauOptions,
+  type TrainerCallback,
+  type TrainingControl,
+} from './train/callbacks.js';
 export { DEFAULT_CONFIG, type TrainConfig } from './train/config.js';
 export { type EvalResult, evaluate } from './train/evaluate.js';
 export { crossEntropy } from './train/loss.js';

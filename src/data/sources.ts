@@ -42,7 +42,7 @@ export type DatasetName = (typeof DATASET_NAMES)[number];
 export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 
 /** The repository root (the directory holding package.json above this module). */
-function packageRoot(): string {
+export function packageRoot(): string {
   let directory = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(directory, 'package.json'))) {
     const parent = dirname(directory);
