@@ -13,7 +13,7 @@ import { evaluationPipeline, prepareSample } from '../../data/sample-pipeline.js
 import { centerCrop, resizeShorter } from '../../data/transforms.js';
 import { initBackend } from '../../engine/backend.js';
 import { isOnnxFile, openExportedModel } from '../../onnx/session.js';
-import { trainedModelInfo } from '../../train/trained-model-file.js';
+import { trainedModelInfo } from '../../train/trained-model-info.js';
 import { BACKEND_OPTION, backendOption, integerOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';
 import {

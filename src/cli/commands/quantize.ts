@@ -12,7 +12,7 @@ import { type Agreement, compareTop1 } from '../../quantize/agreement.js';
 import type { CalibrationBatch } from '../../quantize/calibrate.js';
 import { OBSERVER_KINDS, type ObserverKind } from '../../quantize/observers.js';
 import { quantizeModel } from '../../quantize/quantize-model.js';
-import { trainedModelInfo } from '../../train/trained-model-file.js';
+import { trainedModelInfo } from '../../train/trained-model-info.js';
 import { percent } from '../../util/format.js';
 import { writeFileAtomic } from '../../weights/files-node.js';
 import { integerOption, parseCommandArgs, UsageError } from '../args.js';

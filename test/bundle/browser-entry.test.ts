@@ -1,0 +1,106 @@
+/**
+ * The browser entry (`rla-net`, src/browser.ts) bundles for browsers: esbuild with `platform: 'browser'` resolves
+ * it with no Node built-in module left in the bundle. Third-party packages (tfjs) may name Node modules behind
+ * run-time checks as long as their package.json `browser` field disables them; rla-net's own files may not.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join, relative } from 'node:path';
+import { describe, it } from 'node:test';
+import * as esbuild from 'esbuild';
+import { REPO_ROOT } from '../helpers/paths.js';
+
+const BUILTINS = new Set(builtinModules);
+
+function isNodeBuiltin(path: string): boolean {
+  return path.startsWith('node:') || BUILTINS.has(path) || BUILTINS.has(path.split('/')[0]);
+}
+
+interface BundleReport {
+  /** Node built-in imports: the module asked for and the file (relative to the repo) that asked. */
+  builtinImports: Array<{ path: string; importer: string }>;
+  /** Files that went into the bundle (esbuild's metafile input names). */
+  inputs: string[];
+  /** Imports the bundle leaves to the runtime (must be none for a self-contained browser bundle). */
+  externalImports: string[];
+  errors: string[];
+}
+
+/** Bundles `entry` (a compiled file under dist/) for browsers and reports what it imported. */
+async function bundleForBrowser(entry: string): Promise<BundleReport> {
+  const builtinImports: BundleReport['builtinImports'] = [];
+  const recordBuiltins: esbuild.Plugin = {
+    name: 'record-node-builtins',
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, (args) => {
+        if (!args.path.startsWith('.') && isNodeBuiltin(args.path))
+          builtinImports.push({ path: args.path, importer: relative(REPO_ROOT, args.importer) });
+        return undefined; // resolution itself is esbuild's (package.json `browser` fields included)
+      });
+    },
+  };
+  try {
+    const result = await esbuild.build({
+      absWorkingDir: REPO_ROOT,
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      plugins: [recordBuiltins],
+    });
+    const externalImports = Object.values(result.metafile.outputs).flatMap((output) =>
+      output.imports.filter((i) => i.external).map((i) => i.path),
+    );
+    return { builtinImports, inputs: Object.keys(result.metafile.inputs), externalImports, errors: [] };
+  } catch (error) {
+    const failure = error as esbuild.BuildFailure;
+    const errors = (failure.errors ?? []).map((e) => `${e.location?.file ?? '?'}: ${e.text}`);
+    return { builtinImports, inputs: [], externalImports: [], errors };
+  }
+}
+
+const OWN_FILES = /^dist\//;
+
+describe('browser entry bundle', () => {
+  it('package.json sends `rla-net` to the browser entry and `rla-net/node` to the Node entry', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+    assert.deepEqual(pkg.exports['.'], { types: './dist/src/browser.d.ts', import: './dist/src/browser.js' });
+    assert.deepEqual(pkg.exports['./node'], {
+      types: './dist/src/index.d.ts',
+      import: './dist/src/index.js',
+    });
+  });
+
+  it('bundles for platform browser with no Node built-in module in it', async () => {
+    const report = await bundleForBrowser('dist/src/browser.js');
+    assert.deepEqual(report.errors, []);
+    assert.deepEqual(report.externalImports, []);
+    const own = report.builtinImports.filter((i) => OWN_FILES.test(i.importer));
+    assert.deepEqual(own, [], 'rla-net files of the browser entry import Node modules');
+    // Every built-in a dependency names is replaced by an empty module (its `browser` field): none is bundled.
+    const bundledBuiltins = report.inputs.filter((input) => isNodeBuiltin(input));
+    assert.deepEqual(bundledBuiltins, []);
+    for (const { path } of report.builtinImports) {
+      const name = path.replace(/^node:/, '');
+      assert.ok(report.inputs.includes(`(disabled):${name}`), `${path} is not disabled for browsers`);
+    }
+    // The bundle holds the models, weights readers and ONNX export, not only an empty shell.
+    for (const file of [
+      'dist/src/models/rla-resnet.js',
+      'dist/src/weights/torch-checkpoint.js',
+      'dist/src/onnx/export.js',
+    ])
+      assert.ok(report.inputs.includes(file), `${file} missing from the bundle`);
+  });
+
+  it('the same check catches the Node entry, which reads files', async () => {
+    const report = await bundleForBrowser('dist/src/index.js');
+    const own = report.builtinImports.filter((i) => OWN_FILES.test(i.importer)).map((i) => i.path);
+    assert.ok(own.includes('node:fs/promises') || own.includes('node:fs'), `got ${own.join(', ')}`);
+    assert.ok(report.errors.length > 0, 'esbuild should refuse node: imports for platform browser');
+  });
+});
