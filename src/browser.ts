@@ -1,6 +1,6 @@
 /**
  * rla-net, browser-safe entry (`import ... from 'rla-net'`): models, counting, weights from bytes (.pth,
- * safetensors), preprocessing, ONNX export to bytes and backend choice. Nothing here imports a Node module, so any
+ * safetensors), preprocessing, pretrained configs, `loadClassifier` / `classify`, ONNX export to bytes and backend choice. Nothing here imports a Node module, so any
  * bundler can target browsers with it (test/bundle/browser-entry.test.ts proves it); files, workers, training,
  * the CLI and ONNX Runtime for Node are in `rla-net/node` (src/index.ts), which re-exports all of this.
  * Tensors are NHWC float32 unless a function says otherwise.
@@ -8,7 +8,25 @@
 
 export * from './checkpoint/index.js';
 export { type LoadedModel, type LoadModelOptions, loadModelBytes } from './checkpoint/model-bytes.js';
+export {
+  Classifier,
+  type ClassifierEngine,
+  type ClassifierOptions,
+  type FeatureInfo,
+  type LoadClassifierOptions,
+  loadClassifier,
+  type Prediction,
+  type StageFeatures,
+} from './classify/classifier.js';
+export type { DrawableImage, ImageDataLike, ImageDecoder, ImageInput } from './classify/image-input.js';
 export { countMacs, countParams, countThopParams, paperFormat } from './count/count.js';
+export {
+  CIFAR10_CLASSES,
+  FASHION_MNIST_CLASSES,
+  LABEL_SETS,
+  type LabelSetName,
+  MNIST_CLASSES,
+} from './data/class-names.js';
 export {
   DatasetError,
   firstSamples,
@@ -18,6 +36,7 @@ export {
   trainValSplit,
 } from './data/dataset.js';
 export type { RawImage } from './data/image.js';
+export { IMAGENET_CLASSES } from './data/imagenet-classes.js';
 export {
   cifarPreprocessing,
   IMAGENET_MEAN,
@@ -59,6 +78,13 @@ export {
 } from './models/index.js';
 export { MobileNetV2 } from './models/mobilenetv2.js';
 export { RLAMobileNetV2 } from './models/mobilenetv2-rla.js';
+export {
+  configPreprocessing,
+  OFFICIAL_WEIGHTS,
+  type OfficialWeights,
+  type PretrainedConfig,
+  pretrainedConfig,
+} from './models/pretrained.js';
 export { ResNet } from './models/resnet.js';
 export { RLAResNet } from './models/rla-resnet.js';
 export { OFFICIAL_RLA, RLA_ABLATIONS, type RLAVariant } from './models/rla-variant.js';

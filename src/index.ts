@@ -6,6 +6,8 @@
 
 export * from './browser.js';
 export { loadModelFile, saveModelFile } from './checkpoint/model-file.js';
+// Replaces the browser entry's loadClassifier (an explicit export wins over `export *`): adds paths and ONNX Runtime.
+export { type ClassifierSource, loadClassifier, type NodeClassifierOptions } from './classify/load-node.js';
 export { loadCifar10, loadCifar100 } from './data/cifar.js';
 export { decodeImage } from './data/decode.js';
 export { loadMnistStyle } from './data/idx.js';
@@ -17,6 +19,8 @@ export {
   createInferenceSession,
   type InferenceSessionOptions,
   OnnxClassifier,
+  ORT_LOG_LEVELS,
+  type OrtLogLevel,
 } from './onnx/session.js';
 export type { ImageBatch, LabelBatch, TrainStepOptions } from './parallel/pool.js';
 export { createWorkerPool, WorkerError, WorkerPool, type WorkerPoolOptions } from './parallel/pool.js';
