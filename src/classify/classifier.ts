@@ -121,6 +121,43 @@ function knownModelName(name: string | null | undefined): string | null {
   }
 }
 
+/** How a model's inputs are prepared and its outputs named. */
+export interface InferenceSetup {
+  /** The registry entry's pretrained configuration (null when the architecture is not a registry model). */
+  pretrainedConfig: PretrainedConfig | null;
+  preprocessing: Preprocessing;
+  /** Class names, index = logit index. */
+  labels: readonly string[];
+}
+
+/**
+ * The preprocessing and class names of a model: given ones first, then what its weights file stores (files from
+ * `rla train`), then its registry entry's pretrained config (labels only when the class counts agree), then the
+ * ImageNet evaluation pipeline and `class <i>`.
+ */
+export function resolveInference(
+  parts: Pick<ClassifierParts, 'metadata' | 'source' | 'modelName' | 'numClasses'>,
+  given: Pick<ClassifierOptions, 'preprocessing' | 'labels'> = {},
+): InferenceSetup {
+  const stored = trainedModelInfo(parts.metadata, parts.source);
+  const name = knownModelName(parts.modelName);
+  const config = name ? pretrainedConfig(name) : null;
+  const preprocessing =
+    given.preprocessing ??
+    stored.preprocessing ??
+    (config ? configPreprocessing(config) : imagenetPreprocessing());
+  const configLabels = config ? LABEL_SETS[config.labelSet] : null;
+  const labels =
+    given.labels ??
+    stored.classNames ??
+    (configLabels?.length === parts.numClasses
+      ? configLabels
+      : Array.from({ length: parts.numClasses }, (_, i) => `class ${i}`));
+  if (labels.length !== parts.numClasses)
+    throw new Error(`${parts.source}: ${labels.length} labels for ${parts.numClasses} classes`);
+  return { pretrainedConfig: config, preprocessing, labels };
+}
+
 /** A model ready to classify images, whatever engine runs it. */
 export class Classifier {
   /** The registry entry's pretrained configuration (null when the architecture is not a registry model). */
@@ -139,22 +176,10 @@ export class Classifier {
   private cachedFeatureInfo: FeatureInfo[] | null = null;
 
   constructor(parts: ClassifierParts, options: ClassifierOptions = {}) {
-    const stored = trainedModelInfo(parts.metadata, parts.source);
-    const name = knownModelName(parts.modelName);
-    this.pretrainedConfig = name ? pretrainedConfig(name) : null;
-    this.preprocessing =
-      options.preprocessing ??
-      stored.preprocessing ??
-      (this.pretrainedConfig ? configPreprocessing(this.pretrainedConfig) : imagenetPreprocessing());
-    const configLabels = this.pretrainedConfig ? LABEL_SETS[this.pretrainedConfig.labelSet] : null;
-    this.labels =
-      options.labels ??
-      stored.classNames ??
-      (configLabels?.length === parts.numClasses
-        ? configLabels
-        : Array.from({ length: parts.numClasses }, (_, i) => `class ${i}`));
-    if (this.labels.length !== parts.numClasses)
-      throw new Error(`${parts.source}: ${this.labels.length} labels for ${parts.numClasses} classes`);
+    const resolved = resolveInference(parts, options);
+    this.pretrainedConfig = resolved.pretrainedConfig;
+    this.preprocessing = resolved.preprocessing;
+    this.labels = resolved.labels;
     this.model = parts.model;
     this.numClasses = parts.numClasses;
     this.engine = parts.runner.engine;

@@ -13,6 +13,7 @@ import type { ClassifierModel } from '../../models/classifier.js';
 import { isOnnxFile } from '../../onnx/session.js';
 import { BACKEND_OPTION, backendOption, integerOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';
+import { ORT_OPTIONS, ORT_OPTIONS_HELP, ortSessionFrom } from '../ort-args.js';
 import {
   checkLoadedWeights,
   WEIGHTS_OPTIONS,
@@ -26,6 +27,8 @@ export const PREDICT_USAGE = `usage: rla predict <image...> --weights FILE [opti
                        (from rla export-onnx / quantize, run on ONNX Runtime)
   --top N              classes to show per image (default 5)
   --json               print the predictions as JSON
+  --engine E           tfjs (default) | ort: ONNX Runtime (the model exported in memory; .onnx files always)
+${ORT_OPTIONS_HELP}
 ${MODEL_OPTIONS_HELP}
 ${WEIGHTS_OPTIONS_HELP}
   --backend B          auto | wasm | cpu | tensorflow`;
@@ -38,6 +41,8 @@ export async function predictCommand(argv: string[], out: (line: string) => void
       weights: { type: 'string' },
       top: { type: 'string' },
       json: { type: 'boolean' },
+      engine: { type: 'string' },
+      ...ORT_OPTIONS,
       ...MODEL_OPTIONS,
       ...WEIGHTS_OPTIONS,
       ...BACKEND_OPTION,
@@ -92,13 +97,21 @@ export async function predictCommand(argv: string[], out: (line: string) => void
 
 /** The classifier of `weights` (an .onnx file runs on ONNX Runtime), with the weight-health checks of the CLI. */
 async function openClassifier(weights: string, values: Record<string, unknown>): Promise<Classifier> {
-  if (isOnnxFile(weights)) return loadClassifier(weights);
+  const session = ortSessionFrom(values);
+  const engine = values.engine === undefined ? (isOnnxFile(weights) ? 'ort' : 'tfjs') : String(values.engine);
+  if (engine !== 'tfjs' && engine !== 'ort') throw new UsageError(`--engine ${engine}: choose tfjs or ort`);
+  if (isOnnxFile(weights)) {
+    if (engine !== 'ort') throw new UsageError(`${weights} is an ONNX model: it runs with --engine ort`);
+    return loadClassifier(weights, { session });
+  }
   const { model: name, options } = modelOptionsFrom(values);
   const choices = weightsChoicesFrom(values);
   const classifier = await loadClassifier(weights, {
     model: name,
     options,
     maxInflatedBytes: choices.maxInflatedBytes,
+    engine,
+    session,
   });
   try {
     checkLoadedWeights(classifier.model as ClassifierModel, weights, choices);
