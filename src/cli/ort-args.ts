@@ -9,7 +9,8 @@ export const ORT_OPTIONS: OptionSpec = {
 };
 
 export const ORT_OPTIONS_HELP = `  --threads N         ONNX Runtime intra-op threads (default: one per core)
-  --execution-providers LIST  ONNX Runtime providers in order, e.g. cuda,cpu (default cpu)
+  --execution-providers LIST
+                      ONNX Runtime providers in order, e.g. cuda,cpu (default cpu)
   --ort-log-level L   ${ORT_LOG_LEVELS.join(' | ')} (default warning)`;
 
 /** Session options from the flags (unset flags leave ONNX Runtime's defaults). */
