@@ -4,11 +4,20 @@
  * run-time checks as long as their package.json `browser` field disables them; rla-net's own files may not.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
+import { identityOf, toSafetensorsBytes } from '../../src/checkpoint/save-checkpoint.js';
+import { loadClassifier } from '../../src/classify/load-node.js';
+import { FASHION_MNIST_CLASSES } from '../../src/data/class-names.js';
+import { mnistPreprocessing } from '../../src/data/preprocessing.js';
+import { initBackend } from '../../src/engine/backend.js';
+import { createModel } from '../../src/models/index.js';
+import { tempDir } from '../data/_files.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 const BUILTINS = new Set(builtinModules);
@@ -102,5 +111,63 @@ describe('browser entry bundle', () => {
     const own = report.builtinImports.filter((i) => OWN_FILES.test(i.importer)).map((i) => i.path);
     assert.ok(own.includes('node:fs/promises') || own.includes('node:fs'), `got ${own.join(', ')}`);
     assert.ok(report.errors.length > 0, 'esbuild should refuse node: imports for platform browser');
+  });
+
+  it('the bundle runs without Node: in a worker-like global with no `process`, it classifies as the Node entry', async () => {
+    await initBackend({ backend: 'cpu' });
+    const folder = tempDir();
+    await esbuild.build({
+      absWorkingDir: REPO_ROOT,
+      entryPoints: ['dist/src/browser.js'],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      outfile: join(folder, 'rla-net.browser.mjs'),
+      logLevel: 'silent',
+    });
+    // A small trained-style file (Fashion-MNIST preprocessing: 32x32 input), so the pure-JS cpu backend is quick.
+    const model = createModel('rla_resnet50', {
+      layers: [1, 1, 1, 1],
+      widthPerGroup: 4,
+      rlaChannel: 8,
+      numClasses: 10,
+      seed: 5,
+    });
+    const weights = toSafetensorsBytes(model, identityOf(model), {
+      preprocessing: JSON.stringify(mnistPreprocessing()),
+      classes: JSON.stringify(FASHION_MNIST_CLASSES),
+    });
+    model.dispose();
+    writeFileSync(join(folder, 'weights.safetensors'), weights);
+    const width = 40;
+    const height = 30;
+    const rgba = Uint8Array.from({ length: width * height * 4 }, (_, i) => (i * 37) % 251);
+    writeFileSync(join(folder, 'image.rgba'), rgba);
+    const driver = `
+      import { readFileSync } from 'node:fs';
+      const weights = new Uint8Array(readFileSync('weights.safetensors'));
+      const data = new Uint8ClampedArray(readFileSync('image.rgba'));
+      const nodeProcess = globalThis.process;
+      globalThis.process = undefined;                         // no Node ...
+      globalThis.WorkerGlobalScope = function WorkerGlobalScope() {};  // ... but a web worker, to tfjs
+      const rla = await import('./rla-net.browser.mjs');
+      const backend = await rla.initBackend({ backend: 'cpu' });
+      const classifier = await rla.loadClassifier(weights);
+      const top = await classifier.classify({ data, width: ${width}, height: ${height} }, { topk: 3 });
+      globalThis.process = nodeProcess;
+      console.log(JSON.stringify({ backend, top }));
+    `;
+    writeFileSync(join(folder, 'driver.mjs'), driver);
+    const { stdout } = await promisify(execFile)(process.execPath, ['driver.mjs'], { cwd: folder });
+    const fromBundle = JSON.parse(stdout);
+    assert.equal(fromBundle.backend, 'cpu');
+    const classifier = await loadClassifier(weights);
+    try {
+      const expected = await classifier.classify({ data: rgba, width, height }, { topk: 3 });
+      assert.deepEqual(fromBundle.top, expected);
+      assert.ok(FASHION_MNIST_CLASSES.includes(expected[0].label as never));
+    } finally {
+      await classifier.dispose();
+    }
   });
 });
