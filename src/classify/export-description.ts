@@ -22,7 +22,10 @@ function resizeAndCrop(preprocessing: Preprocessing): { resize: number; crop: nu
 }
 
 /** ONNX metadata entries describing inputs and outputs (merged into the export's `metadata_props`). */
-export function exportMetadata(setup: InferenceSetup, dataset?: string): Record<string, string> {
+export function exportMetadata(
+  setup: Pick<InferenceSetup, 'preprocessing' | 'labels'>,
+  dataset?: string,
+): Record<string, string> {
   const { preprocessing, labels } = setup;
   const metadata: Record<string, string> = {
     preprocessing: JSON.stringify(preprocessing),
@@ -47,7 +50,7 @@ export function exportMetadata(setup: InferenceSetup, dataset?: string): Record<
  * exact one (e.g. Fashion-MNIST's gray 28x28 + pad 2), which only rla-net applies.
  */
 export function huggingFaceConfigs(
-  setup: InferenceSetup,
+  setup: Pick<InferenceSetup, 'preprocessing' | 'labels'>,
   model: { name: string; options: object; numClasses: number },
 ): { config: object; preprocessorConfig: object } {
   const { preprocessing, labels } = setup;

@@ -102,7 +102,7 @@ describe('rla export-onnx: self-describing files', () => {
 
   it('a pipeline Hugging Face processors cannot express (Fashion-MNIST gray + pad) is kept exact, resize off', () => {
     const { preprocessorConfig, config } = huggingFaceConfigs(
-      { pretrainedConfig: null, preprocessing: mnistPreprocessing(), labels: FASHION_MNIST_CLASSES },
+      { preprocessing: mnistPreprocessing(), labels: FASHION_MNIST_CLASSES },
       { name: 'rla_resnet50', options: {}, numClasses: 10 },
     ) as { preprocessorConfig: Record<string, unknown>; config: Record<string, unknown> };
     assert.equal(preprocessorConfig.do_resize, false);
