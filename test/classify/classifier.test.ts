@@ -133,6 +133,42 @@ describe('loadClassifier / classify', () => {
     }
   });
 
+  it('draws image elements at their natural size on an OffscreenCanvas (the browser path, with a stand-in canvas)', async () => {
+    const raw = decodeImage(photo, 'photo.png');
+    const rgba = new Uint8ClampedArray(raw.width * raw.height * 4);
+    for (let p = 0; p < raw.width * raw.height; p++) {
+      rgba.set(raw.data.subarray(3 * p, 3 * p + 3), 4 * p);
+      rgba[4 * p + 3] = 255;
+    }
+    const element = { width: 64, height: 48, naturalWidth: raw.width, naturalHeight: raw.height };
+    const canvases: Array<[number, number]> = [];
+    const drawn: unknown[] = [];
+    class StandInCanvas {
+      constructor(width: number, height: number) {
+        canvases.push([width, height]);
+      }
+      getContext() {
+        return {
+          drawImage: (image: unknown) => drawn.push(image),
+          getImageData: (_x: number, _y: number, width: number, height: number) => ({
+            data: rgba,
+            width,
+            height,
+          }),
+        };
+      }
+    }
+    const scope = globalThis as { OffscreenCanvas?: unknown };
+    scope.OffscreenCanvas = StandInCanvas;
+    try {
+      assert.deepEqual(await classifier.logits(element), await classifier.logits(photo));
+    } finally {
+      delete scope.OffscreenCanvas;
+    }
+    assert.deepEqual(canvases, [[raw.width, raw.height]]);
+    assert.deepEqual(drawn, [element]);
+  });
+
   it('classify, embed, features and featureInfo leave no tensors behind', async () => {
     await classifier.classify(photo); // warm-up: kernels and backend state allocated once
     const before = tf.memory().numTensors;
