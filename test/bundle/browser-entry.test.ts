@@ -16,7 +16,9 @@ import { loadClassifier } from '../../src/classify/load-node.js';
 import { FASHION_MNIST_CLASSES } from '../../src/data/class-names.js';
 import { mnistPreprocessing } from '../../src/data/preprocessing.js';
 import { initBackend } from '../../src/engine/backend.js';
+import type { ClassifierModel } from '../../src/models/classifier.js';
 import { createModel } from '../../src/models/index.js';
+import { exportOnnx } from '../../src/onnx/export.js';
 import { tempDir } from '../data/_files.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
@@ -113,7 +115,7 @@ describe('browser entry bundle', () => {
     assert.ok(report.errors.length > 0, 'esbuild should refuse node: imports for platform browser');
   });
 
-  it('the bundle runs without Node: in a worker-like global with no `process`, it classifies as the Node entry', async () => {
+  it('the bundle runs without Node: in a worker-like global with no `process`, it classifies and exports ONNX as the Node entry', async () => {
     await initBackend({ backend: 'cpu' });
     const folder = tempDir();
     await esbuild.build({
@@ -144,7 +146,7 @@ describe('browser entry bundle', () => {
     const rgba = Uint8Array.from({ length: width * height * 4 }, (_, i) => (i * 37) % 251);
     writeFileSync(join(folder, 'image.rgba'), rgba);
     const driver = `
-      import { readFileSync } from 'node:fs';
+      import { readFileSync, writeFileSync } from 'node:fs';
       const weights = new Uint8Array(readFileSync('weights.safetensors'));
       const data = new Uint8ClampedArray(readFileSync('image.rgba'));
       const nodeProcess = globalThis.process;
@@ -154,7 +156,9 @@ describe('browser entry bundle', () => {
       const backend = await rla.initBackend({ backend: 'cpu' });
       const classifier = await rla.loadClassifier(weights);
       const top = await classifier.classify({ data, width: ${width}, height: ${height} }, { topk: 3 });
+      const onnx = rla.exportOnnx(classifier.model);
       globalThis.process = nodeProcess;
+      writeFileSync('model.onnx', onnx);
       console.log(JSON.stringify({ backend, top }));
     `;
     writeFileSync(join(folder, 'driver.mjs'), driver);
@@ -165,6 +169,11 @@ describe('browser entry bundle', () => {
     try {
       const expected = await classifier.classify({ data: rgba, width, height }, { topk: 3 });
       assert.deepEqual(fromBundle.top, expected);
+      // ONNX export to bytes works there too, byte for byte as in Node.
+      assert.deepEqual(
+        new Uint8Array(readFileSync(join(folder, 'model.onnx'))),
+        exportOnnx(classifier.model as ClassifierModel),
+      );
       assert.ok(FASHION_MNIST_CLASSES.includes(expected[0].label as never));
     } finally {
       await classifier.dispose();
