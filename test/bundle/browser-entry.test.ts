@@ -77,13 +77,21 @@ async function bundleForBrowser(entry: string): Promise<BundleReport> {
 const OWN_FILES = /^dist\//;
 
 describe('browser entry bundle', () => {
-  it('package.json sends `rla-net` to the browser entry and `rla-net/node` to the Node entry', () => {
+  it('package.json sends `rla-net` to the browser entry and `rla-net/node` to the Node entry, a superset', async () => {
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
     assert.deepEqual(pkg.exports['.'], { types: './dist/src/browser.d.ts', import: './dist/src/browser.js' });
     assert.deepEqual(pkg.exports['./node'], {
       types: './dist/src/index.d.ts',
       import: './dist/src/index.js',
     });
+    const [nodeEntry, browserEntry] = await Promise.all([
+      import('../../src/index.js'),
+      import('../../src/browser.js'),
+    ]);
+    // The Node entry re-exports the browser one, except its own loadClassifier (paths, .onnx, ONNX Runtime).
+    for (const name of Object.keys(browserEntry)) assert.ok(name in nodeEntry, `rla-net/node lacks ${name}`);
+    assert.equal(nodeEntry.loadClassifier, loadClassifier);
+    assert.notEqual(browserEntry.loadClassifier, loadClassifier);
   });
 
   it('bundles for platform browser with no Node built-in module in it', async () => {
