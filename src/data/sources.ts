@@ -10,8 +10,9 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCifar10, loadCifar100 } from './cifar.js';
+import { FASHION_MNIST_CLASSES, MNIST_CLASSES } from './class-names.js';
 import { DatasetError, type ImageDataset } from './dataset.js';
-import { FASHION_MNIST_CLASSES, loadMnistStyle, MNIST_CLASSES } from './idx.js';
+import { loadMnistStyle } from './idx.js';
 import { loadImageFolder } from './image-folder.js';
 import {
   CIFAR10_MEAN,
