@@ -593,7 +593,7 @@ def randomize(model, seed, kind):
             head.retina_reg.weight.mul_(0.5)
         else:
             model.rpn_head.rpn_reg.weight.mul_(0.5)
-            model.rpn_head.rpn_cls.weight.mul_(3.0)
+            model.rpn_head.rpn_cls.weight.mul_(1.0)
             bh = model.roi_head.bbox_head
             bias = torch.full((81,), -5.0)
             bias[[0, 2, 15, 80]] = torch.tensor([-2.3, -2.5, -2.7, 3.0])
