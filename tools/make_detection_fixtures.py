@@ -297,9 +297,17 @@ def roi_extract(feats, rois, out_size, strides):
     return out, levels
 
 
+AMBIGUOUS = 1e-5
+
+
 def paste_masks(masks, boxes, img_h, img_w, threshold):
-    """mmdet _do_paste_mask (CPU path: skip_empty) + threshold: masks [n, 28, 28] probabilities, boxes [n, 4]."""
+    """mmdet _do_paste_mask (CPU path: skip_empty) + threshold: masks [n, 28, 28] probabilities, boxes [n, 4].
+
+    Also returns the (instance, pixel) pairs whose pasted probability is within AMBIGUOUS of the threshold: float32
+    noise upstream (1e-7 relative) may flip them, so the parity test accepts differences there and nowhere else.
+    """
     out = torch.zeros(masks.size(0), img_h, img_w, dtype=torch.bool)
+    ambiguous = []
     for i in range(masks.size(0)):  # mmdet's CPU path pastes one mask per chunk
         box = boxes[i:i + 1]
         x0_int, y0_int = torch.clamp(box.min(dim=0).values.floor()[:2] - 1, min=0).to(dtype=torch.int32)
@@ -315,7 +323,9 @@ def paste_masks(masks, boxes, img_h, img_w, threshold):
         grid = torch.stack([gx, gy], dim=3)
         pasted = F.grid_sample(masks[i:i + 1, None].float(), grid, align_corners=False)[:, 0]
         out[i, y0_int:y1_int, x0_int:x1_int] = pasted[0] >= threshold
-    return out
+        for y, x in torch.nonzero((pasted[0] - threshold).abs() < AMBIGUOUS).tolist():
+            ambiguous.append([i, (y + int(y0_int)) * img_w + x + int(x0_int)])
+    return out, torch.tensor(ambiguous, dtype=torch.float32).reshape(-1, 2)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -483,7 +493,9 @@ class Detector(nn.Module):
         mask_pred = self.roi_head.mask_head(feats)
         rec['mask.pred'] = mask_pred[torch.arange(len(labels)), labels]
         probs = mask_pred[torch.arange(len(labels)), labels].sigmoid()
-        return paste_masks(probs, boxes / scale_factor, ori_shape[0], ori_shape[1], m['maskThrBinary'])
+        masks, ambiguous = paste_masks(probs, boxes / scale_factor, ori_shape[0], ori_shape[1], m['maskThrBinary'])
+        rec['stat.ambiguous'] = ambiguous
+        return masks
 
     def retina_test(self, outs, img_shape, scale_factor, rec):
         r = self.cfg['retina']
@@ -679,6 +691,7 @@ def build_fixture(kind, seed, images):
                 # Bit-packed (numpy.packbits, big-endian bit order), one row of bytes per detection.
                 packed = np.packbits(masks.reshape(masks.shape[0], -1).numpy(), axis=1)
                 tensors[f'img{i}.masks'] = torch.from_numpy(packed)
+                tensors[f'img{i}.mask_ambiguous'] = rec['stat.ambiguous']
             summary.append({'image': i, 'detections': len(dets), 'candidates': int(rec['stat.candidates'].item()),
                             'labels': sorted(set(labels.tolist())),
                             'top_score': round(float(dets[0, 4]), 4) if len(dets) else None,

@@ -31,26 +31,29 @@ export function pasteMask(
   const y1Int = Math.min(Math.ceil(y1) + 1, imageHeight);
   const boxW = f32(x1 - x0);
   const boxH = f32(y1 - y0);
-  // Grid coordinates in [-1, 1] -> source pixel coordinates ((g + 1) * size - 1) / 2.
+  // Grid coordinates in [-1, 1] -> source pixel coordinates (g + 1) * size / 2 - 0.5, as PyTorch's vectorised
+  // grid_sample computes them; weights and the weighted sum in float32.
+  const half = f32(size / 2);
   const source = (pixel: number, start: number, extent: number) => {
     const g = f32(f32(f32(f32(f32(pixel + 0.5) - start) / extent) * 2) - 1);
-    return f32(f32(f32(f32(g + 1) * size) - 1) / 2);
+    return f32(f32(f32(g + 1) * half) - 0.5);
   };
   const at = (y: number, x: number) =>
     y >= 0 && y < size && x >= 0 && x < size ? probabilities[y * size + x] : 0;
   for (let py = y0Int; py < y1Int; py++) {
     const sy = source(py, y0, boxH);
     const yn = Math.floor(sy);
-    const wy = f32(sy - yn);
+    const s = f32(sy - yn);
+    const n = f32(1 - s);
     for (let px = x0Int; px < x1Int; px++) {
       const sx = source(px, x0, boxW);
       const xn = Math.floor(sx);
-      const wx = f32(sx - xn);
-      const value =
-        at(yn, xn) * (1 - wx) * (1 - wy) +
-        at(yn, xn + 1) * wx * (1 - wy) +
-        at(yn + 1, xn) * (1 - wx) * wy +
-        at(yn + 1, xn + 1) * wx * wy;
+      const e = f32(sx - xn);
+      const w = f32(1 - e);
+      let value = f32(at(yn, xn) * f32(n * w));
+      value = f32(value + f32(at(yn, xn + 1) * f32(n * e)));
+      value = f32(value + f32(at(yn + 1, xn) * f32(s * w)));
+      value = f32(value + f32(at(yn + 1, xn + 1) * f32(s * e)));
       if (value >= threshold) mask.data[py * imageWidth + px] = 1;
     }
   }
