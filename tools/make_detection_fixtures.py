@@ -608,7 +608,7 @@ def randomize(model, seed, kind):
             model.rpn_head.rpn_cls.weight.mul_(1.0)
             bh = model.roi_head.bbox_head
             bias = torch.full((81,), -5.0)
-            bias[[0, 2, 15, 80]] = torch.tensor([-2.3, -2.5, -2.7, 3.0])
+            bias[[0, 2, 15, 80]] = torch.tensor([-2.0, -2.2, -2.4, 3.0])
             bh.fc_cls.bias.copy_(bias)
             bh.fc_cls.weight.mul_(1.5)
             bh.fc_reg.weight.mul_(0.6)
