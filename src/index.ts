@@ -33,6 +33,27 @@ export {
 } from './data/preprocessing.js';
 export { DATASET_NAMES, type DatasetSplits, openDataset } from './data/sources.js';
 export { applyTransforms, type TransformOp } from './data/transforms.js';
+export {
+  detectorToSafetensors,
+  loadDetectorWeights,
+  readDetectorWeights,
+} from './detection/checkpoint.js';
+export { COCO_CLASSES } from './detection/coco-classes.js';
+export {
+  DETECTOR_CONFIGS,
+  type DetectorConfig,
+  type DetectorKind,
+  detectorConfig,
+  listDetectorConfigs,
+} from './detection/config.js';
+export {
+  type CreateDetectorOptions,
+  type CreatedDetector,
+  createDetector,
+  createDetectorWithReport,
+} from './detection/create-detector.js';
+export { type DetectionSink, type DetectorOutput, RLADetector } from './detection/detector.js';
+export type { BinaryMask, Detection, Detector } from './detection/types.js';
 export { type BackendName, type BackendOptions, currentBackend, initBackend } from './engine/backend.js';
 export { leanVariableGrads } from './engine/kernels/lean-backward.js';
 export type { DenseSharing } from './layers/cifar/dense-block.js';
