@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { RawImage } from '../data/image.js';
 import { RLAResNet } from '../models/rla-resnet.js';
 import { OFFICIAL_RLA } from '../models/rla-variant.js';
+import { BatchNorm2d } from '../nn/batchnorm.js';
 import { Rng } from '../nn/init.js';
 import { Module } from '../nn/module.js';
 import { anchorsPerCell, levelAnchors } from './anchors.js';
@@ -134,8 +135,9 @@ export class RLADetector extends Module implements Detector {
   override train(mode = true): this {
     super.train(mode);
     if (mode && this.config.backbone.normEval) {
-      for (const [, module] of this.backbone.namedModules())
-        if (module.constructor.name === 'BatchNorm2d') module.training = false;
+      for (const [, module] of this.backbone.namedModules()) {
+        if (module instanceof BatchNorm2d) module.training = false;
+      }
     }
     return this;
   }
