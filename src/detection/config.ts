@@ -164,11 +164,33 @@ export function detectorConfig(name: string): DetectorConfig {
   return config;
 }
 
-/** Checks the parts of a config (e.g. read from a file's metadata) that the detector relies on. */
+/** Upper bounds for configs read from files: generous for real detectors, small enough to refuse absurd sizes. */
+const LIMITS = { channels: 8192, blocks: 64, classes: 10000, side: 8192, count: 100000 };
+
+function checkInt(name: string, value: unknown, min: number, max: number): void {
+  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
+    throw new Error(
+      `detector config ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    );
+  }
+}
+
+function checkIntList(name: string, value: unknown, length: number, min: number, max: number): void {
+  if (!Array.isArray(value) || value.length !== length) {
+    throw new Error(`detector config ${name} must list ${length} integers, got ${JSON.stringify(value)}`);
+  }
+  for (const [i, v] of value.entries()) checkInt(`${name}[${i}]`, v, min, max);
+}
+
+/**
+ * Checks a config (e.g. one read from a file's metadata) before anything is allocated: the detector kind, the
+ * settings it needs, and bounded sizes.
+ */
 export function validateDetectorConfig(config: DetectorConfig): void {
   const kinds: DetectorKind[] = ['faster_rcnn', 'mask_rcnn', 'retinanet'];
-  if (!kinds.includes(config.kind))
-    throw new Error(`detector kind must be one of ${kinds.join(', ')}, got ${config.kind}`);
+  if (!kinds.includes(config?.kind)) {
+    throw new Error(`detector kind must be one of ${kinds.join(', ')}, got ${JSON.stringify(config?.kind)}`);
+  }
   if (config.kind === 'retinanet' ? !config.retina : !config.rpn || !config.roi) {
     throw new Error(
       `a ${config.kind} config needs ${config.kind === 'retinanet' ? 'retina' : 'rpn and roi'} settings`,
@@ -176,5 +198,36 @@ export function validateDetectorConfig(config: DetectorConfig): void {
   }
   if (config.kind === 'mask_rcnn' && !config.roi?.mask)
     throw new Error('a mask_rcnn config needs roi.mask settings');
-  if (config.neck.inChannels.length !== 4) throw new Error('neck.inChannels must list the 4 backbone stages');
+  const { backbone, neck } = config;
+  checkInt('numClasses', config.numClasses, 1, LIMITS.classes);
+  checkIntList('testScale', config.testScale, 2, 32, LIMITS.side);
+  checkInt('sizeDivisor', config.sizeDivisor, 1, 1024);
+  checkIntList('backbone.layers', backbone?.layers, 4, 1, LIMITS.blocks);
+  checkIntList('backbone.stagePlanes', backbone.stagePlanes, 4, 1, LIMITS.channels);
+  checkInt('backbone.rlaChannel', backbone.rlaChannel, 1, LIMITS.channels);
+  checkIntList('neck.inChannels', neck?.inChannels, 4, 1, 4 * LIMITS.channels);
+  checkInt('neck.outChannels', neck.outChannels, 1, LIMITS.channels);
+  checkInt('neck.numOuts', neck.numOuts, 1, 8);
+  checkInt('neck.startLevel', neck.startLevel, 0, 3);
+  for (const [name, head] of [
+    ['rpn', config.rpn],
+    ['retina', config.retina],
+  ] as const) {
+    if (!head) continue;
+    checkInt(`${name}.featChannels`, head.featChannels, 1, LIMITS.channels);
+    checkInt(`${name}.test.nmsPre`, head.test.nmsPre, -1, LIMITS.count);
+    checkInt(`${name}.test.maxPerImg`, head.test.maxPerImg, 1, LIMITS.count);
+    if (head.anchors.strides.length !== neck.numOuts) {
+      throw new Error(`${name}.anchors.strides must have one stride per FPN level (${neck.numOuts})`);
+    }
+  }
+  if (config.retina) checkInt('retina.stackedConvs', config.retina.stackedConvs, 0, 16);
+  if (config.roi) {
+    checkInt('roi.fcOutChannels', config.roi.fcOutChannels, 1, LIMITS.channels);
+    checkInt('roi.test.maxPerImg', config.roi.test.maxPerImg, 1, LIMITS.count);
+    if (config.roi.mask) {
+      checkInt('roi.mask.numConvs', config.roi.mask.numConvs, 0, 16);
+      checkInt('roi.mask.convOutChannels', config.roi.mask.convOutChannels, 1, LIMITS.channels);
+    }
+  }
 }

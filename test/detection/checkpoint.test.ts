@@ -103,4 +103,15 @@ describe('detector checkpoints and createDetector', () => {
       /does not name its detector config/,
     );
   });
+
+  it('refuses a file whose stored config asks for absurd sizes before building anything', async () => {
+    const detector = new RLADetector('faster_rcnn_tiny', tinyConfig('faster_rcnn'));
+    (detector.config.neck as { outChannels: number }).outChannels = 1e9;
+    const bytes = detectorToSafetensors(detector);
+    detector.dispose();
+    await assert.rejects(
+      createDetector(undefined, { weights: bytes }),
+      /weights: invalid detector_config_json metadata: detector config neck\.outChannels must be an integer from 1 to 8192, got 1000000000/,
+    );
+  });
 });
