@@ -11,7 +11,7 @@ import { batchedNms, nms } from '../../src/detection/nms.js';
 import { prepareImage, rescaleSize, resizeLinear } from '../../src/detection/preprocess.js';
 import { roiAlign, roiLevels } from '../../src/detection/roi-align.js';
 import { initBackend } from '../../src/engine/backend.js';
-import { assertClose } from '../helpers/tensors.js';
+import { assertClose, assertNoLeak } from '../helpers/tensors.js';
 import { tinyConfig } from './fixtures.js';
 
 describe('detection building blocks', () => {
@@ -143,6 +143,25 @@ describe('detection building blocks', () => {
       assert.equal(detector.backbone.bn1.training, false);
       assert.equal(detector.backbone.stages.at(2).at(0).training, true);
       assert.equal(detector.neck.training, true);
+    } finally {
+      detector.dispose();
+    }
+  });
+
+  it('an image without detections gives an empty list (Mask R-CNN: no masks) and leaks nothing', async () => {
+    const config = tinyConfig('mask_rcnn');
+    config.roi!.test.scoreThr = 1; // softmax scores never exceed 1
+    const detector = new RLADetector('mask_rcnn_tiny', config, { seed: 3 });
+    try {
+      const image = {
+        data: new Uint8Array(64 * 96 * 3).fill(90),
+        height: 64,
+        width: 96,
+        channels: 3 as const,
+      };
+      const detections = await assertNoLeak(() => detector.detect(image), 'detect');
+      assert.deepEqual(detections, []);
+      assert.deepEqual(detector.run(image).masks, []);
     } finally {
       detector.dispose();
     }
