@@ -18,6 +18,7 @@ export function decodeDeltas(
   maxShape: readonly [number, number],
 ): Float32Array {
   const n = rois.length / 4;
+  if (n === 0) return new Float32Array(0);
   const perRow = deltas.length / n;
   if (!Number.isInteger(perRow) || perRow % 4 !== 0) {
     throw new Error(`decodeDeltas: ${deltas.length} deltas do not fit ${n} boxes`);
