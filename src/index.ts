@@ -53,7 +53,6 @@ export {
   createDetectorWithReport,
 } from './detection/create-detector.js';
 export { type DetectionSink, type DetectorOutput, RLADetector } from './detection/detector.js';
-export type { BinaryMask, Detection, Detector } from './detection/types.js';
 export { type BackendName, type BackendOptions, currentBackend, initBackend } from './engine/backend.js';
 export { leanVariableGrads } from './engine/kernels/lean-backward.js';
 export type { DenseSharing } from './layers/cifar/dense-block.js';

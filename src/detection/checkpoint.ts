@@ -57,6 +57,30 @@ export function storedDetectorConfig(
   return { name, config };
 }
 
+/**
+ * The released config an mmdet checkpoint belongs to, from its keys (mmdet files do not name their config in a
+ * form we can read): the heads give the detector (`roi_head.mask_head.` Mask R-CNN, `rpn_head.` Faster R-CNN,
+ * `bbox_head.retina_cls` RetinaNet), ECA keys the rlaeca backbone, stage 3's block count the depth (6: R-50,
+ * 23: R-101). Returns null when the keys fit none of them.
+ */
+export function inferDetectorConfigName(source: StateDictSource): string | null {
+  const keys = [...source.tensors.keys()];
+  const has = (prefix: string) => keys.some((key) => key.startsWith(prefix));
+  const kind = has('roi_head.mask_head.')
+    ? 'mask_rcnn'
+    : has('rpn_head.')
+      ? 'faster_rcnn'
+      : has('bbox_head.retina_cls.')
+        ? 'retinanet'
+        : null;
+  const blocks = new Set(
+    keys.filter((key) => key.startsWith('backbone.stages.2.')).map((key) => key.split('.')[3]),
+  );
+  const depth = blocks.size === 6 ? 50 : blocks.size === 23 ? 101 : null;
+  if (!kind || !depth) return null;
+  return `${kind}_r${depth}rla${has('backbone.stages.0.0.eca.') ? 'eca' : ''}_fpn`;
+}
+
 /** Reads detector weights (mmdet `.pth` or rla-net safetensors) and checks they are a detector's. */
 export function readDetectorWeights(bytes: Uint8Array, fileName = 'weights'): StateDictSource {
   const source = readStateDict(bytes, { fileName });

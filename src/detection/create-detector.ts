@@ -4,7 +4,12 @@
  */
 import type { LoadReport } from '../checkpoint/load-checkpoint.js';
 import { CheckpointError } from '../weights/errors.js';
-import { loadDetectorWeights, readDetectorWeights, storedDetectorConfig } from './checkpoint.js';
+import {
+  inferDetectorConfigName,
+  loadDetectorWeights,
+  readDetectorWeights,
+  storedDetectorConfig,
+} from './checkpoint.js';
 import { type DetectorConfig, detectorConfig } from './config.js';
 import { RLADetector } from './detector.js';
 
@@ -34,7 +39,8 @@ async function weightsBytes(weights: string | Uint8Array): Promise<{ bytes: Uint
 
 /**
  * Builds the detector `configName` (see `listDetectorConfigs`) and loads `options.weights`. `configName` may be
- * omitted (undefined) when the weights are an rla-net safetensors file that names its config.
+ * omitted (undefined) when the weights are an rla-net safetensors file that names its config, or a full-size
+ * mmdet checkpoint of a released config (recognised from its keys, see `inferDetectorConfigName`).
  */
 export async function createDetectorWithReport(
   configName: string | undefined,
@@ -48,10 +54,10 @@ export async function createDetectorWithReport(
   const { bytes, fileName } = await weightsBytes(options.weights);
   const source = readDetectorWeights(bytes, fileName);
   const stored = storedDetectorConfig(source, fileName);
-  const name = configName ?? stored?.name;
+  const name = configName ?? stored?.name ?? inferDetectorConfigName(source) ?? undefined;
   if (!name) {
     throw new CheckpointError(
-      `${fileName}: the file does not name its detector config; pass one (e.g. faster_rcnn_r50rla_fpn)`,
+      `${fileName}: the file does not name its detector config and its keys fit no released config; pass one (e.g. faster_rcnn_r50rla_fpn)`,
     );
   }
   const config =

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
-import { detectorToSafetensors } from '../../src/detection/checkpoint.js';
+import type { SourceTensor } from '../../src/checkpoint/source-tensor.js';
+import type { StateDictSource } from '../../src/checkpoint/state-dict-source.js';
+import { detectorToSafetensors, inferDetectorConfigName } from '../../src/detection/checkpoint.js';
 import { detectorConfig, listDetectorConfigs } from '../../src/detection/config.js';
 import { createDetector, createDetectorWithReport } from '../../src/detection/create-detector.js';
 import { RLADetector } from '../../src/detection/detector.js';
@@ -42,6 +44,32 @@ describe('detector checkpoints and createDetector', () => {
         detector.dispose();
       }
     }
+  });
+
+  it('recognises the released config of an mmdet checkpoint from its keys (detector, ECA, depth)', () => {
+    const released = JSON.parse(
+      readFileSync(fixturePath('detection', 'released_keys.json'), 'utf8'),
+    ) as Record<string, Array<[string, number[]]>>;
+    const sourceOf = (keys: string[]): StateDictSource => ({
+      format: 'pytorch-zip',
+      tensors: new Map(keys.map((key) => [key, null as unknown as SourceTensor])),
+      unwrappedFrom: 'state_dict',
+      info: {},
+    });
+    for (const [name, entries] of Object.entries(released)) {
+      const keys = entries.map(([key]) => key);
+      assert.equal(inferDetectorConfigName(sourceOf(keys)), name);
+      // R-101: stage 3 has 23 blocks.
+      const deeper = [
+        ...keys,
+        ...Array.from({ length: 17 }, (_, i) => `backbone.stages.2.${i + 6}.conv1.weight`),
+      ];
+      assert.equal(inferDetectorConfigName(sourceOf(deeper)), name.replace('r50', 'r101'));
+    }
+    assert.equal(
+      inferDetectorConfigName(sourceOf(['backbone.conv1.weight', 'neck.fpn_convs.0.conv.weight'])),
+      null,
+    );
   });
 
   it('loads the released-layout mmdet checkpoint (state_dict + meta) strictly and reports nothing missing', async () => {
