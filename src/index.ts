@@ -18,6 +18,26 @@ export * from './detection/coco/index.js';
 export { type DrawOptions, drawDetections } from './detection/draw.js';
 export type { DetectorFactory, DetectorFileOptions } from './detection/factory.js';
 export type { BinaryMask, Detection, Detector } from './detection/types.js';
+export {
+  detectorToSafetensors,
+  loadDetectorWeights,
+  readDetectorWeights,
+} from './detection/checkpoint.js';
+export { COCO_CLASSES } from './detection/coco-classes.js';
+export {
+  DETECTOR_CONFIGS,
+  type DetectorConfig,
+  type DetectorKind,
+  detectorConfig,
+  listDetectorConfigs,
+} from './detection/config.js';
+export {
+  type CreateDetectorOptions,
+  type CreatedDetector,
+  createDetector,
+  createDetectorWithReport,
+} from './detection/create-detector.js';
+export { type DetectionSink, type DetectorOutput, RLADetector } from './detection/detector.js';
 export { leanVariableGrads } from './engine/kernels/lean-backward.js';
 export * from './hub/index.js';
 export {

@@ -1,11 +1,8 @@
 /**
- * The detector factory behind `rla detect` and `rla eval-coco`. The detection networks are built apart from the
- * commands (src/detection/create-detector.ts); this one line joins them.
+ * The detector factory behind `rla detect` and `rla eval-coco`: the commands take it as a parameter (their tests
+ * inject a fake detector); this is the real one.
  */
+import { createDetector } from '../detection/create-detector.js';
 import type { DetectorFactory } from '../detection/factory.js';
 
-export const cliDetectorFactory: DetectorFactory = async () => {
-  throw new Error(
-    'this build of rla-net has no detection networks (src/detection/create-detector.ts is missing)',
-  );
-};
+export const cliDetectorFactory: DetectorFactory = createDetector;

@@ -72,20 +72,23 @@ export abstract class ClassifierModel extends Module {
    * The caller disposes the tensors.
    */
   forwardStages(x: tf.Tensor4D): Array<{ x: tf.Tensor4D; h: tf.Tensor4D | null }> {
-    const intermediates = this.forwardIntermediates(x);
-    const stages: Array<{ x: tf.Tensor4D; h: tf.Tensor4D | null }> = [];
-    const kept = new Set<tf.Tensor>();
-    for (let s = 1; intermediates[`stage${s}.x`]; s++) {
-      const stage = {
-        x: intermediates[`stage${s}.x`] as tf.Tensor4D,
-        h: (intermediates[`stage${s}.h`] as tf.Tensor4D | undefined) ?? null,
-      };
-      kept.add(stage.x);
-      if (stage.h) kept.add(stage.h);
-      stages.push(stage);
-    }
-    tf.dispose(Object.values(intermediates).filter((t) => !kept.has(t)));
-    return stages;
+    this.checkInput(x);
+    // Only the backbone runs: the head is not needed (and detection backbones have none).
+    const stages = tf.tidy(() => {
+      const named = new Map<string, tf.Tensor>();
+      this.runBackbone(x, (name, tensor) => named.set(name, tensor));
+      const kept: Array<{ x: tf.Tensor4D; h?: tf.Tensor4D }> = [];
+      for (let s = 1; named.has(`stage${s}.x`); s++) {
+        const h = named.get(`stage${s}.h`) as tf.Tensor4D | undefined;
+        kept.push(
+          h
+            ? { x: named.get(`stage${s}.x`) as tf.Tensor4D, h }
+            : { x: named.get(`stage${s}.x`) as tf.Tensor4D },
+        );
+      }
+      return kept;
+    });
+    return stages.map((stage) => ({ x: stage.x, h: stage.h ?? null }));
   }
 
   /**

@@ -27,6 +27,11 @@ export interface RLAResNetConfig extends ResNetConfig {
   rlaChannel: number;
   /** Which RLA design (RLA-Net itself, `OFFICIAL_RLA`, or one of the paper's ablations). */
   variant: RLAVariant;
+  /**
+   * Detection backbone mode (the official `mmdetection/resnet_rla.py`): no head (`bn2`, `fc`), so the state dict
+   * has the mmdet backbone's keys; use `forwardStages`. `numClasses` is then unused.
+   */
+  featuresOnly?: boolean;
 }
 
 export const STAGE_PLANES = [64, 128, 256, 512] as const;

@@ -42,7 +42,8 @@ export class RLAResNet extends ClassifierModel {
   /** BN on h at the head; null for variants whose head uses h as it is. */
   readonly bn2: BatchNorm2d | null = null;
   readonly avgpool = new GlobalAvgPool2d();
-  readonly fc: Linear;
+  /** The classifier; null in the detection backbone mode (`config.featuresOnly`). */
+  readonly fc: Linear | null = null;
   readonly numClasses: number;
 
   constructor(readonly config: RLAResNetConfig) {
@@ -84,9 +85,12 @@ export class RLAResNet extends ClassifierModel {
     }
     this.stages = this.addModule('stages', new ModuleList(stages));
     if (shared) this.stage_bns = this.addModule('stage_bns', new ModuleList(stageBns));
-    if (variant.head !== 'none') this.bn2 = this.addModule('bn2', new BatchNorm2d(k));
-    const lastOutChannels = stages.at(-1)!.at(-1).outChannels;
-    this.fc = this.addModule('fc', new Linear(lastOutChannels + k, config.numClasses, rng));
+    // The official mmdetection backbone (mmdetection/resnet_rla.py) has no head: no bn2, no fc.
+    if (!config.featuresOnly) {
+      if (variant.head !== 'none') this.bn2 = this.addModule('bn2', new BatchNorm2d(k));
+      const lastOutChannels = stages.at(-1)!.at(-1).outChannels;
+      this.fc = this.addModule('fc', new Linear(lastOutChannels + k, config.numClasses, rng));
+    }
 
     if (config.zeroInitLastBn) zeroInitLastBatchNorm(this.stages.items.flatMap((stage) => stage.items));
   }
@@ -139,6 +143,8 @@ export class RLAResNet extends ClassifierModel {
 
   protected runHead(features: BackboneFeatures, sink?: IntermediateSink): tf.Tensor2D {
     if (!features.h) throw new Error('RLA-ResNet head needs the hidden state h');
+    if (!this.fc)
+      throw new Error('this RLA-ResNet is a detection backbone (featuresOnly): it has no classifier');
     // relu(bn2(h)) for RLA-Net, tanh(bn2(h)) for v1, h itself for v1post/lstm/gru.
     const h = rlaHeadState(features.h, this.bn2, this.config.variant.head);
     sink?.('head.h', h);

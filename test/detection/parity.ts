@@ -1,0 +1,91 @@
+/** Parity assertions of the detection tests: tensors within 1e-4 * max|ref|, detections equal. */
+import assert from 'node:assert/strict';
+import type { DetectorOutput } from '../../src/detection/detector.js';
+import type { BinaryMask } from '../../src/detection/types.js';
+import { maxAbs, maxAbsDiff } from '../helpers/tensors.js';
+import { type ReferenceTensor, unpackMask } from './fixtures.js';
+
+/** Compares the first rows of `data` with a reference that may hold only a prefix of the rows. */
+export function assertTensorParity(
+  name: string,
+  data: ArrayLike<number>,
+  shape: number[],
+  ref: ReferenceTensor,
+): void {
+  assert.deepEqual(
+    shape.slice(1),
+    ref.shape.slice(1),
+    `${name}: shape [${shape}] vs reference [${ref.shape}]`,
+  );
+  assert.ok(shape[0] >= ref.shape[0], `${name}: ${shape[0]} rows, reference has ${ref.shape[0]}`);
+  if (name === 'rpn.proposals') assert.equal(shape[0], ref.shape[0], 'proposal count');
+  const actual = Array.prototype.slice.call(data, 0, ref.data.length) as number[];
+  const scale = Math.max(maxAbs(ref.data), 1e-12);
+  const diff = maxAbsDiff(actual, ref.data);
+  assert.ok(
+    diff <= 1e-4 * scale,
+    `${name}: max abs diff ${diff.toExponential(3)} > 1e-4 * ${scale.toExponential(3)}`,
+  );
+}
+
+/** Same count, boxes within 1e-3 px, scores within 1e-5, equal labels. */
+export function assertDetectionsEqual(
+  what: string,
+  output: DetectorOutput,
+  dets: ReferenceTensor,
+  labels: ReferenceTensor,
+): void {
+  const n = dets.shape[0];
+  assert.equal(output.scores.length, n, `${what}: detection count`);
+  for (let i = 0; i < n; i++) {
+    const ref = dets.data.subarray(5 * i, 5 * i + 5);
+    const box = output.boxes.subarray(4 * i, 4 * i + 4);
+    assert.ok(
+      maxAbsDiff(box, ref.subarray(0, 4)) <= 1e-3,
+      `${what} #${i}: box [${box}] vs [${ref.subarray(0, 4)}]`,
+    );
+    assert.ok(
+      Math.abs(output.scores[i] - ref[4]) <= 1e-5,
+      `${what} #${i}: score ${output.scores[i]} vs ${ref[4]}`,
+    );
+    assert.equal(output.labels[i], labels.data[i], `${what} #${i}: label`);
+  }
+}
+
+/**
+ * Every pasted mask equals the reference (bit-packed rows) except at pixels whose reference probability lies within
+ * 1e-5 of the threshold (`ambiguous` rows [instance, pixel]), where float32 noise may flip the decision; returns
+ * the smallest per-instance IoU.
+ */
+export function assertMasksMatch(
+  what: string,
+  masks: BinaryMask[],
+  packed: ReferenceTensor,
+  ambiguous: ReferenceTensor,
+  [height, width]: [number, number],
+): number {
+  assert.equal(masks.length, packed.shape[0], `${what}: mask count`);
+  const tolerated = new Set<string>();
+  for (let r = 0; r < ambiguous.shape[0]; r++)
+    tolerated.add(`${ambiguous.data[2 * r]}:${ambiguous.data[2 * r + 1]}`);
+  const rowBytes = packed.shape[1];
+  let smallestIou = 1;
+  masks.forEach((mask, i) => {
+    assert.deepEqual([mask.height, mask.width], [height, width], `${what} mask #${i}: size`);
+    const expected = unpackMask(packed.bytes.subarray(i * rowBytes, (i + 1) * rowBytes), height * width);
+    let intersection = 0;
+    let union = 0;
+    for (let p = 0; p < expected.length; p++) {
+      if (mask.data[p] !== expected[p]) {
+        assert.ok(
+          tolerated.has(`${i}:${p}`),
+          `${what} mask #${i}: pixel ${p} differs and is not near the threshold`,
+        );
+      }
+      intersection += mask.data[p] & expected[p];
+      union += mask.data[p] | expected[p];
+    }
+    smallestIou = Math.min(smallestIou, union === 0 ? 1 : intersection / union);
+  });
+  return smallestIou;
+}
