@@ -11,6 +11,7 @@ import { predictCommand } from './commands/predict.js';
 import { quantizeCommand } from './commands/quantize.js';
 import { runCommand } from './commands/run.js';
 import { trainCommand } from './commands/train.js';
+import { visualizeCommand } from './commands/visualize.js';
 
 type Command = (argv: string[], out: (line: string) => void) => Promise<number>;
 
@@ -27,8 +28,15 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   train: { run: trainCommand, summary: 'train a model with the paper recipes (resumable)' },
   eval: { run: evalCommand, summary: 'top-1/top-5 accuracy of a weights file on a dataset split' },
   predict: { run: predictCommand, summary: 'top-5 classes with probabilities for images' },
-  plot: { run: plotCommand, summary: 'accuracy and loss curves (SVG) of a training run' },
+  plot: {
+    run: plotCommand,
+    summary: 'accuracy, top-5 and loss curves (SVG, PNG) of a training run or train.py logs',
+  },
   best: { run: bestCommand, summary: "a training run's best epoch and its top-1/top-5" },
+  visualize: {
+    run: visualizeCommand,
+    summary: 'PNGs of h, mean |x| and Grad-CAM on an image; DenseNet shared-weight norms by lag',
+  },
 };
 
 /**

@@ -34,7 +34,7 @@ ${WEIGHTS_OPTIONS_HELP}
   --backend B          auto | wasm | cpu | tensorflow`;
 
 /** Brings any photo to the geometry a dataset's samples have (e.g. 28x28 grayscale for Fashion-MNIST). */
-function toNativeGeometry(image: RawImage, native: Preprocessing['native']): RawImage {
+export function toNativeGeometry(image: RawImage, native: Preprocessing['native']): RawImage {
   if (!native) return image;
   let result = native.channels === 1 ? toGrayscale(image) : image;
   if (result.height !== native.height || result.width !== native.width) {
