@@ -12,7 +12,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { pythonFixed, pythonFloatRepr } from '../util/format.js';
 import type { CurveRecord } from './chart-layout.js';
-import type { EpochRecord } from './metrics-log.js';
+import { type EpochRecord, epochHistory, METRICS_FILE, type MetricsRecord, readMetrics } from './metrics-log.js';
 
 /** One log file's points: the epoch as written (0-based in train.py) and the value (a percentage, or the loss). */
 export type LogSeries = Array<{ epoch: number; value: number }>;
@@ -179,4 +179,26 @@ export function bestSummaryLines(best: OfficialBest): string[] {
     `* best Acc@5: ${pythonFixed(best.acc5, 3)} at epoch ${best.epoch5}, Err@5: ${pythonFixed(100 - best.acc5, 3)}`,
     rule,
   ];
+}
+
+/** A run directory's epochs, from whichever log it has. */
+export interface RunCurves {
+  /** `rla-net`: metrics.jsonl (epochs from 1); `train.py`: the official logs (epochs from 0, as logged). */
+  source: 'rla-net' | 'train.py';
+  history: CurveRecord[];
+  /** metrics.jsonl's records (empty for train.py's logs). */
+  records: MetricsRecord[];
+}
+
+/** Reads `dir`'s metrics.jsonl, or train.py's logs when the directory has those and no metrics.jsonl. */
+export async function readRunCurves(dir: string): Promise<RunCurves> {
+  const hasMetrics = await fs.stat(join(dir, METRICS_FILE)).then(
+    () => true,
+    () => false,
+  );
+  if (!hasMetrics && (await hasOfficialLogs(dir))) {
+    return { source: 'train.py', history: curveRecordsFromOfficial(await readOfficialLogs(dir)), records: [] };
+  }
+  const records = await readMetrics(dir);
+  return { source: 'rla-net', history: epochHistory(records), records };
 }

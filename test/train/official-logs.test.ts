@@ -125,6 +125,13 @@ describe("the official train.py logs and best.py's summary", () => {
     ]);
   });
 
+  it("rla best reads train.py's logs too: best val top-1 and the top-5 of that epoch", async () => {
+    const dir = officialWorkDir();
+    const { code, lines } = await rla('best', dir);
+    assert.equal(code, 0, lines.join('\n'));
+    assert.deepEqual(lines, ['best epoch 2 of 5: validation top-1 52.00%  top-5 76.50%  loss -']);
+  });
+
   it('rla best --official on an rla-net run numbers epochs from 0 like train.py', async () => {
     const dir = tempRunDir();
     const record = (epoch: number, top1: number, top5: number): EpochRecord => ({

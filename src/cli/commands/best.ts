@@ -12,6 +12,7 @@ import {
   officialBest,
   officialLogsFromHistory,
   readOfficialLogs,
+  readRunCurves,
 } from '../../train/official-logs.js';
 import { percent } from '../../util/format.js';
 import { parseCommandArgs, UsageError } from '../args.js';
@@ -19,7 +20,8 @@ import { parseCommandArgs, UsageError } from '../args.js';
 /** `rla best --help`. */
 export const BEST_USAGE = `usage: rla best <run-dir> [--json] [--official]
   Prints the best epoch (highest validation top-1) of a run with its top-1/top-5, and the test-split result of
-  those weights when the run measured it.
+  those weights when the run measured it. <run-dir> is an rla train run (metrics.jsonl) or a work dir of the
+  official train.py (val_acc1.txt, ...; epochs from 0 as logged).
   --official   do what the official best.py does: best val Acc@1 and, chosen independently, best val Acc@5
                (first epoch of equals), printed and written to <run-dir>/best.txt with Err@1/Err@5 in
                best.py's format. Reads train.py's logs (val_acc1.txt, val_acc5.txt) when <run-dir> has them,
@@ -53,8 +55,7 @@ export async function bestCommand(argv: string[], out: (line: string) => void): 
     if (values.json) throw new UsageError("--official prints best.py's lines; it has no --json form");
     return officialBestCommand(runDir, out);
   }
-  const records = await readMetrics(runDir);
-  const history = epochHistory(records);
+  const { history, records } = await readRunCurves(runDir);
   const best = bestEpoch(history);
   if (!best) throw new Error(`${runDir}: no validated epoch yet`);
   const test = lastTest(records);

@@ -4,14 +4,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { type CurveRecord, curveCharts } from '../../train/chart-layout.js';
-import { epochHistory, METRICS_FILE, readMetrics } from '../../train/metrics-log.js';
-import {
-  curveRecordsFromOfficial,
-  hasOfficialLogs,
-  OFFICIAL_LOG_FILES,
-  readOfficialLogs,
-} from '../../train/official-logs.js';
+import { curveCharts } from '../../train/chart-layout.js';
+import { OFFICIAL_LOG_FILES, readRunCurves } from '../../train/official-logs.js';
 import { lineChartPng } from '../../train/plot-png.js';
 import { lineChartSvg } from '../../train/plot-svg.js';
 import { parseCommandArgs, UsageError } from '../args.js';
@@ -21,18 +15,6 @@ export const PLOT_USAGE = `usage: rla plot <run-dir> [-o DIR]
   Reads <run-dir>/metrics.jsonl (rla train), or the official train.py's logs in <run-dir>
   (${Object.values(OFFICIAL_LOG_FILES).join(', ')}), and writes accuracy, top5 and loss charts as .svg and
   .png (into <run-dir>, or DIR). Official logs are plotted with their own 0-based epochs.`;
-
-/** The curves of a run directory of either kind. */
-async function runCurves(runDir: string): Promise<CurveRecord[]> {
-  const hasMetrics = await fs.stat(join(runDir, METRICS_FILE)).then(
-    () => true,
-    () => false,
-  );
-  if (!hasMetrics && (await hasOfficialLogs(runDir))) {
-    return curveRecordsFromOfficial(await readOfficialLogs(runDir));
-  }
-  return epochHistory(await readMetrics(runDir));
-}
 
 /** Runs `rla plot`; returns the exit code. */
 export async function plotCommand(argv: string[], out: (line: string) => void): Promise<number> {
@@ -47,7 +29,7 @@ export async function plotCommand(argv: string[], out: (line: string) => void): 
   }
   const runDir = positionals[0];
   if (!runDir) throw new UsageError(`missing run directory\n\n${PLOT_USAGE}`);
-  const history = await runCurves(runDir);
+  const { history } = await readRunCurves(runDir);
   if (history.length === 0) throw new Error(`${runDir}: no completed epoch logged yet`);
   const charts = curveCharts(history, basename(resolve(runDir)));
   const target = values.output === undefined ? runDir : String(values.output);
