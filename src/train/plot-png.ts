@@ -4,6 +4,7 @@
  */
 import { Canvas, parseHexColor } from '../render/canvas.js';
 import type { Rgb } from '../render/colormap.js';
+import { textWidth } from '../render/font5x7.js';
 import { encodePng } from '../render/png.js';
 import { type ChartSpec, chartLayout } from './chart-layout.js';
 
@@ -15,7 +16,9 @@ export function lineChartCanvas(chart: ChartSpec): Canvas {
   const { series, options } = chart;
   const { width, height, margin, plotW, plotH, sx, sy, xTicks, yTicks, formatY, valid } = chartLayout(chart);
   const canvas = new Canvas(width, height);
-  canvas.text(options.title, width / 2, 20, [0, 0, 0], { scale: 2, align: 'center' });
+  // The title at double size when it fits the width, else at the font's size.
+  const titleScale = textWidth(options.title, 2) <= width - 16 ? 2 : 1;
+  canvas.text(options.title, width / 2, 20, [0, 0, 0], { scale: titleScale, align: 'center' });
   const right = width - margin.right;
   const bottom = margin.top + plotH;
   for (const t of yTicks) {

@@ -76,8 +76,8 @@ const BLOCK_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728'];
 export function sharingNormsChart(norms: SharingNorms, title: string): ChartSpec {
   const what =
     norms.sharing === 'none'
-      ? 'mean L1 norm of W^t_l (no sharing)'
-      : `L1 norm of the shared weight (${norms.sharing})`;
+      ? 'mean L1 norm of W^t_l by lag (no sharing)'
+      : `L1 norm of the shared weights by ${norms.axis} (Shared-${norms.sharing === 'lag' ? 'Lag' : 'Ordinal'})`;
   return {
     series: norms.blocks.map((block, i) => ({
       name: block.block,
