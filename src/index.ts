@@ -98,7 +98,7 @@ export {
   restoreTraining,
   saveTrainingCheckpoint,
 } from './train/training-checkpoint.js';
-export { CheckpointError, UnsafePickleError, WeightsFormatError } from './weights/errors.js';
 export { type SpatialMap, type StageMaps, stageMaps } from './visualize/feature-maps.js';
 export { type GradCamResult, gradCam } from './visualize/grad-cam.js';
 export { type SharingNorms, sharingNorms } from './visualize/sharing-norms.js';
+export { CheckpointError, UnsafePickleError, WeightsFormatError } from './weights/errors.js';
