@@ -12,7 +12,13 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { pythonFixed, pythonFloatRepr } from '../util/format.js';
 import type { CurveRecord } from './chart-layout.js';
-import { type EpochRecord, epochHistory, METRICS_FILE, type MetricsRecord, readMetrics } from './metrics-log.js';
+import {
+  type EpochRecord,
+  epochHistory,
+  METRICS_FILE,
+  type MetricsRecord,
+  readMetrics,
+} from './metrics-log.js';
 
 /** One log file's points: the epoch as written (0-based in train.py) and the value (a percentage, or the loss). */
 export type LogSeries = Array<{ epoch: number; value: number }>;
@@ -197,7 +203,11 @@ export async function readRunCurves(dir: string): Promise<RunCurves> {
     () => false,
   );
   if (!hasMetrics && (await hasOfficialLogs(dir))) {
-    return { source: 'train.py', history: curveRecordsFromOfficial(await readOfficialLogs(dir)), records: [] };
+    return {
+      source: 'train.py',
+      history: curveRecordsFromOfficial(await readOfficialLogs(dir)),
+      records: [],
+    };
   }
   const records = await readMetrics(dir);
   return { source: 'rla-net', history: epochHistory(records), records };
