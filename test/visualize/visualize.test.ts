@@ -211,6 +211,7 @@ describe('rla visualize: hidden state, mean |x|, Grad-CAM and DenseNet sharing n
     const cam = pngjs.PNG.sync.read(readFileSync(join(out, 'gradcam.png')));
     assert.deepEqual([cam.width, cam.height], [32, 32]);
     assert.equal((await rla('visualize', '--weights', weights)).code, 2, 'an image is needed');
+    assert.equal((await rla('visualize', image, '--weights', 'model.onnx')).code, 2, 'gradients need TF.js');
     assert.equal((await rla('visualize', image, '--weights', weights, '--sharing-norms', '-o', out)).code, 2);
     const notDense = await rla('visualize', '--sharing-norms', '--weights', weights, '-o', out);
     assert.equal(notDense.code, 1, 'sharing norms of an RLA-ResNet');

@@ -14,6 +14,7 @@ import { applyTransforms } from '../../data/transforms.js';
 import { initBackend } from '../../engine/backend.js';
 import type { ClassifierModel } from '../../models/classifier.js';
 import { Rng } from '../../nn/init.js';
+import { isOnnxFile } from '../../onnx/session.js';
 import { encodePng } from '../../render/png.js';
 import { lineChartPng } from '../../train/plot-png.js';
 import { lineChartSvg } from '../../train/plot-svg.js';
@@ -151,8 +152,13 @@ export async function visualizeCommand(argv: string[], out: (line: string) => vo
       `${sharing ? '--sharing-norms takes no image' : 'give exactly one image'}\n\n${VISUALIZE_USAGE}`,
     );
   }
-  await initBackend({ backend: backendOption(values.backend) });
   const weights = String(values.weights);
+  if (isOnnxFile(weights)) {
+    throw new UsageError(
+      `${weights}: visualize needs a weights file (.safetensors, .pth), not an ONNX graph: Grad-CAM differentiates the TF.js model`,
+    );
+  }
+  await initBackend({ backend: backendOption(values.backend) });
   const { model: name, options } = modelOptionsFrom(values);
   const choices = weightsChoicesFrom(values);
   const { model, report } = await loadModelFile(weights, {
