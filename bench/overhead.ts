@@ -28,6 +28,7 @@ import { createInferenceSession } from '../src/onnx/session.js';
 import { OrtTrainer } from '../src/onnx/training/session.js';
 import { SGD } from '../src/train/sgd.js';
 import { BENCH_SGD, ENGINES, type Engine } from './cases.js';
+import { median } from './measure.js';
 import { ORT_TRAIN_THREADS } from './ort-train-runner.js';
 import { localTrainStep } from './tfjs-runner.js';
 
@@ -83,12 +84,6 @@ export interface OverheadRow {
   macs: number;
   baselineMacs: number;
   loadAvg: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /** A model ready to step on an engine, and how to free it. */
