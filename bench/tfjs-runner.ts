@@ -24,7 +24,7 @@ function inputs(spec: CaseSpec, classes: number): { x: tf.Tensor4D; labels: Int3
 }
 
 /** One training step on this thread, as a worker of the pool does it. */
-function localTrainStep(model: ClassifierModel, x: tf.Tensor4D, labels: tf.Tensor1D): () => void {
+export function localTrainStep(model: ClassifierModel, x: tf.Tensor4D, labels: tf.Tensor1D): () => void {
   const optimizer = new SGD(model.parameters(), BENCH_SGD);
   const byName = new Map<string, Parameter>(model.parameters().map((p) => [p.variable.name, p]));
   const variables = model.parameters().map((p) => p.variable);

@@ -14,15 +14,12 @@ export { loadMnistStyle } from './data/idx.js';
 export { loadImageFolder } from './data/image-folder.js';
 export { type Batch, DataLoader, type LoaderOptions } from './data/loader.js';
 export { DATASET_NAMES, type DatasetSplits, openDataset } from './data/sources.js';
-export * from './detection/coco/index.js';
-export { type DrawOptions, drawDetections } from './detection/draw.js';
-export type { DetectorFactory, DetectorFileOptions } from './detection/factory.js';
-export type { BinaryMask, Detection, Detector } from './detection/types.js';
 export {
   detectorToSafetensors,
   loadDetectorWeights,
   readDetectorWeights,
 } from './detection/checkpoint.js';
+export * from './detection/coco/index.js';
 export { COCO_CLASSES } from './detection/coco-classes.js';
 export {
   DETECTOR_CONFIGS,
@@ -38,6 +35,9 @@ export {
   createDetectorWithReport,
 } from './detection/create-detector.js';
 export { type DetectionSink, type DetectorOutput, RLADetector } from './detection/detector.js';
+export { type DrawOptions, drawDetections } from './detection/draw.js';
+export type { DetectorFactory, DetectorFileOptions } from './detection/factory.js';
+export type { BinaryMask, Detection, Detector } from './detection/types.js';
 export { leanVariableGrads } from './engine/kernels/lean-backward.js';
 export * from './hub/index.js';
 export {
@@ -79,3 +79,6 @@ export {
   restoreTraining,
   saveTrainingCheckpoint,
 } from './train/training-checkpoint.js';
+export { type SpatialMap, type StageMaps, stageMaps } from './visualize/feature-maps.js';
+export { type GradCamResult, gradCam } from './visualize/grad-cam.js';
+export { type SharingNorms, sharingNorms } from './visualize/sharing-norms.js';

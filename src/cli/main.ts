@@ -17,6 +17,7 @@ import { predictCommand } from './commands/predict.js';
 import { quantizeCommand } from './commands/quantize.js';
 import { runCommand } from './commands/run.js';
 import { trainCommand } from './commands/train.js';
+import { visualizeCommand } from './commands/visualize.js';
 
 type Command = (argv: string[], out: (line: string) => void) => Promise<number>;
 
@@ -33,7 +34,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   train: { run: trainCommand, summary: 'train a model with the paper recipes (resumable)' },
   eval: { run: evalCommand, summary: 'top-1/top-5 accuracy of a weights file on a dataset split' },
   predict: { run: predictCommand, summary: 'top-5 classes with probabilities for images' },
-  plot: { run: plotCommand, summary: 'accuracy and loss curves (SVG) of a training run' },
+  plot: {
+    run: plotCommand,
+    summary: 'accuracy, top-5 and loss curves (SVG, PNG) of a training run or train.py logs',
+  },
   best: { run: bestCommand, summary: "a training run's best epoch and its top-1/top-5" },
   detect: {
     run: (argv, out) => detectCommand(argv, out),
@@ -44,6 +48,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
     summary: "a detector's COCO AP (pycocotools' 12 numbers)",
   },
   download: { run: downloadCommand, summary: 'download weights by URL into the checksummed cache' },
+  visualize: {
+    run: visualizeCommand,
+    summary: 'PNGs of h, mean |x| and Grad-CAM on an image; DenseNet shared-weight norms by lag',
+  },
 };
 
 /**

@@ -129,8 +129,8 @@ export function epochHistory(records: readonly MetricsRecord[]): EpochRecord[] {
 }
 
 /** The epoch with the best validation top-1 (the first of equals, like keep-best with `>`), or null. */
-export function bestEpoch(history: readonly EpochRecord[]): EpochRecord | null {
-  let best: EpochRecord | null = null;
+export function bestEpoch<T extends Pick<EpochRecord, 'val_top1'>>(history: readonly T[]): T | null {
+  let best: T | null = null;
   for (const record of history) {
     if (record.val_top1 !== null && (best === null || record.val_top1 > (best.val_top1 ?? -1))) best = record;
   }

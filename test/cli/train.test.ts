@@ -71,6 +71,8 @@ describe('rla train / eval / predict / plot / best', () => {
       assert.ok(svg.startsWith('<svg') && svg.trimEnd().endsWith('</svg>'), name);
       assert.match(svg, /val top-1|val loss/);
     }
+    for (const name of ['accuracy.png', 'top5.png', 'loss.png', 'top5.svg'])
+      assert.ok(existsSync(join(runDir, name)), name);
   });
 
   it('rla eval uses the dataset and preprocessing stored with the weights', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { curveCharts, niceTicks } from '../../src/train/chart-layout.js';
 import {
   appendMetrics,
   bestEpoch,
@@ -10,7 +11,7 @@ import {
   lastTest,
   readMetrics,
 } from '../../src/train/metrics-log.js';
-import { curveCharts, niceTicks } from '../../src/train/plot-svg.js';
+import { lineChartSvg } from '../../src/train/plot-svg.js';
 import { formatDuration, ProgressReporter } from '../../src/train/progress.js';
 import { tempRunDir } from './_tiny.js';
 
@@ -108,10 +109,9 @@ describe('progress, metrics log and curves', () => {
   it('draws SVG accuracy and loss curves with round ticks', () => {
     assert.deepEqual(niceTicks(0, 1), [0, 0.2, 0.4, 0.6, 0.8, 1]);
     assert.deepEqual(niceTicks(0.43, 0.97), [0.5, 0.6, 0.7, 0.8, 0.9]);
-    const { accuracy, loss } = curveCharts(
-      [epoch(1, 0.5, 2), epoch(2, 0.6, 1.5), epoch(3, 0.65, 1.2)],
-      'run & <test>',
-    );
+    const charts = curveCharts([epoch(1, 0.5, 2), epoch(2, 0.6, 1.5), epoch(3, 0.65, 1.2)], 'run & <test>');
+    const accuracy = lineChartSvg(charts.accuracy);
+    const loss = lineChartSvg(charts.loss);
     for (const svg of [accuracy, loss]) {
       assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
       assert.ok(svg.includes('run &#38; &#60;test&#62;'), 'title escaped');
