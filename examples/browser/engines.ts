@@ -45,6 +45,8 @@ async function medianTime(run: () => Promise<void>): Promise<number> {
 
 /** Starts TF.js on wasm with its binaries under `assetsUrl`; returns a description of the backend. */
 export async function startTfjsWasm(assetsUrl: string): Promise<string> {
+  // As initBackend does: prod mode drops tfjs's per-op debug checks and console banners.
+  tf.enableProdMode();
   setWasmPaths(assetsUrl);
   if (!(await tf.setBackend('wasm'))) throw new Error('the TF.js wasm backend could not start');
   await tf.ready();
