@@ -28,13 +28,19 @@ const MIME_TYPES = {
 export async function serveDirectory(root, port = 0) {
   const base = resolve(root);
   const server = createServer(async (request, response) => {
-    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://127.0.0.1').pathname);
-    const file = normalize(join(base, path.endsWith('/') ? `${path}index.html` : path));
     const headers = {
       'Cross-Origin-Opener-Policy': 'same-origin',
       'Cross-Origin-Embedder-Policy': 'require-corp',
       'Cache-Control': 'no-store',
     };
+    let path;
+    try {
+      path = decodeURIComponent(new URL(request.url ?? '/', 'http://127.0.0.1').pathname);
+    } catch {
+      response.writeHead(400, { ...headers, 'Content-Type': 'text/plain' }).end('malformed URL');
+      return;
+    }
+    const file = normalize(join(base, path.endsWith('/') ? `${path}index.html` : path));
     const found = file.startsWith(base + sep) && (await stat(file).catch(() => null))?.isFile();
     if (!found) {
       response.writeHead(404, { ...headers, 'Content-Type': 'text/plain' }).end(`not found: ${path}`);
