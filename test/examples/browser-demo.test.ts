@@ -1,7 +1,7 @@
 /**
  * The demo page (examples/browser/) in headless Chromium: built with esbuild, served from 127.0.0.1, it must
  * classify committed Fashion-MNIST test images on TF.js wasm and on onnxruntime-web wasm with the same top-5 as
- * `rla predict` gives in Node, for the default weights and for a weights file picked as .pth. Chromium is the
+ * `rla predict` gives in Node: the default weights and sample, an image picked or dropped, a picked .pth. Chromium is the
  * system's (Debian `chromium`; `.ci/run` installs it); the screenshot is kept in dist/test-artifacts/.
  */
 import assert from 'node:assert/strict';
@@ -150,6 +150,20 @@ describe('browser demo page (headless Chromium)', {
     assertMatchesNode(result, expected, 'Ankle boot');
   });
 
+  it('classifies an image dropped on the page', async () => {
+    const expected = await predictInNode(join(DEMO, 'samples', '7-sneaker.png'));
+    // A drop event carrying the sample as a File, as a drag from the desktop delivers it.
+    const dataTransfer = await page.evaluateHandle(`(async () => {
+      const blob = await (await fetch('samples/7-sneaker.png')).blob();
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([blob], '7-sneaker.png', { type: 'image/png' }));
+      return transfer;
+    })()`);
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer });
+    const result = await resultFor(page, '7-sneaker.png', 'fmnist-dsrla_mobilenetv2_k12.safetensors');
+    assertMatchesNode(result, expected, 'Sneaker');
+  });
+
   it('loads a picked .pth weights file (the same model, saved for PyTorch) and classifies with it', async () => {
     const { model } = await loadModelFile(WEIGHTS);
     const pth = join(outDir, 'picked.pth');
@@ -157,12 +171,22 @@ describe('browser demo page (headless Chromium)', {
     model.dispose();
     // A .pth has no stored preprocessing or labels: the page falls back to ImageNet's pipeline (224x224) and
     // "class i" names; rla predict does the same, so the two must still agree.
-    const image = join(DEMO, 'samples', '9-ankle-boot.png');
-    const expected = await predictInNode(image, pth);
+    // The page classifies its current image (the sneaker dropped above) with the new weights.
+    const expected = await predictInNode(join(DEMO, 'samples', '7-sneaker.png'), pth);
     await page.locator('#weights-file').setInputFiles(pth);
-    const result = await resultFor(page, '9-ankle-boot.png', 'picked.pth');
+    const result = await resultFor(page, '7-sneaker.png', 'picked.pth');
     assertMatchesNode(result, expected, expected[0].label);
     assert.match(result.engines[0].top[0].label, /^class \d$/);
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it('says which file is at fault when a picked weights file is not one', async () => {
+    const broken = join(outDir, 'broken.safetensors');
+    await writeFile(broken, 'not a weights file');
+    await page.locator('#weights-file').setInputFiles(broken);
+    await page.waitForFunction("window.rlaDemo.state === 'error'", undefined, { timeout: STEP_TIMEOUT_MS });
+    const status = (await page.locator('#status').textContent()) ?? '';
+    assert.match(status, /^error: broken\.safetensors: /);
     assert.deepEqual(pageErrors, []);
   });
 });
