@@ -2,13 +2,11 @@
  * The two engines the page compares on the same model and input: TF.js on its wasm backend (the model's own
  * forward) and onnxruntime-web's wasm backend (the model exported to ONNX by rla-net, in the page).
  */
-
-import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as Ort from 'onnxruntime-web';
 import * as ort from 'onnxruntime-web/wasm';
-import type { ClassifierModel } from '../../src/models/classifier.js';
-import { exportOnnx, ONNX_INPUT, ONNX_LOGITS } from '../../src/onnx/export.js';
+import { type ClassifierModel, exportOnnx, initBackend } from 'rla-net';
 
 /** Timed runs per measurement, after one warm-up run; the page reports their median. */
 const TIMED_RUNS = 5;
@@ -45,11 +43,7 @@ async function medianTime(run: () => Promise<void>): Promise<number> {
 
 /** Starts TF.js on wasm with its binaries under `assetsUrl`; returns a description of the backend. */
 export async function startTfjsWasm(assetsUrl: string): Promise<string> {
-  // As initBackend does: prod mode drops tfjs's per-op debug checks and console banners.
-  tf.enableProdMode();
-  setWasmPaths(assetsUrl);
-  if (!(await tf.setBackend('wasm'))) throw new Error('the TF.js wasm backend could not start');
-  await tf.ready();
+  await initBackend({ backend: 'wasm', wasmPaths: assetsUrl });
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   return `tfjs ${tf.getBackend()} (${simd ? 'SIMD' : 'no SIMD'}, ${getThreadsCount()} thread(s))`;
 }
@@ -128,8 +122,9 @@ export async function runOrt(model: OrtModel, x: Float32Array, size: number): Pr
   const input = new ort.Tensor('float32', toNchw(x, size), [1, 3, size, size]);
   let logits: Float32Array = new Float32Array(0);
   const milliseconds = await medianTime(async () => {
-    const outputs = await model.session.run({ [ONNX_INPUT]: input });
-    logits = outputs[ONNX_LOGITS].data as Float32Array;
+    const outputs = await model.session.run({ [model.session.inputNames[0]]: input });
+    // The exported graph's first output is the logits.
+    logits = outputs[model.session.outputNames[0]].data as Float32Array;
   });
   return { logits, milliseconds };
 }

@@ -4,7 +4,7 @@
  * Fashion-MNIST weights and sample images the build copies beside it. `window.rlaDemo` holds the last result
  * (read by the browser test).
  */
-import { countParams } from '../../src/count/count.js';
+import { type Classifier, countParams, loadClassifier } from 'rla-net';
 import {
   type HiddenStateMap,
   type OrtModel,
@@ -13,8 +13,6 @@ import {
   runTfjs,
   startTfjsWasm,
 } from './engines.js';
-import { type LoadedWeights, loadWeights } from './load-weights.js';
-import { prepareInput } from './prepare-image.js';
 
 /** Files the build puts beside the page (see build.mjs). */
 const DEFAULT_WEIGHTS = 'weights/fmnist-dsrla_mobilenetv2_k12.safetensors';
@@ -55,7 +53,7 @@ window.rlaDemo = { state: 'loading', result: null, error: null };
 const element = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 let tfjsBackend = '';
-let current: { weights: LoadedWeights; fileName: string; ort: OrtModel } | null = null;
+let current: { classifier: Classifier; fileName: string; ort: OrtModel } | null = null;
 let currentImage: { pixels: ImageData; name: string } | null = null;
 
 function setState(state: Window['rlaDemo']['state'], message: string): void {
@@ -75,7 +73,7 @@ async function decodePixels(blob: Blob): Promise<ImageData> {
   return context.getImageData(0, 0, canvas.width, canvas.height);
 }
 
-function softmaxTop(logits: Float32Array, classNames: string[]): Prediction[] {
+function softmaxTop(logits: Float32Array, classNames: readonly string[]): Prediction[] {
   const max = Math.max(...logits);
   const exps = Array.from(logits, (v) => Math.exp(v - max));
   const sum = exps.reduce((a, b) => a + b, 0);
@@ -85,24 +83,37 @@ function softmaxTop(logits: Float32Array, classNames: string[]): Prediction[] {
     .slice(0, TOP_K);
 }
 
+/** A weights file's classifier: model, stored (or pretrained-config) preprocessing and labels; errors name the file. */
+async function openClassifier(bytes: Uint8Array, fileName: string): Promise<Classifier> {
+  try {
+    return await loadClassifier(bytes);
+  } catch (error) {
+    throw new Error(`${fileName}: ${(error as Error).message}`);
+  }
+}
+
 async function useWeights(bytes: Uint8Array, fileName: string): Promise<void> {
   setState('busy', `loading ${fileName} ...`);
-  const weights = loadWeights(bytes, fileName);
-  const size = weights.preprocessing.size;
+  const classifier = await openClassifier(bytes, fileName);
+  const model = classifier.model!;
+  const size = classifier.inputSize;
   try {
-    const ort = await openOrtWasm(weights.model, size, ORT_ASSETS);
+    const ort = await openOrtWasm(model, size, ORT_ASSETS);
     if (current) {
-      current.weights.model.dispose();
+      await current.classifier.dispose();
       await current.ort.session.release();
     }
-    current = { weights, fileName, ort };
+    current = { classifier, fileName, ort };
   } catch (error) {
-    weights.model.dispose();
+    await classifier.dispose();
     throw error;
   }
+  const { mean, std } = classifier.preprocessing;
   element('model').textContent =
-    `${fileName}: ${weights.name} ${JSON.stringify(weights.options)}, ${countParams(weights.model).toLocaleString('en')} parameters, ` +
-    `input ${size}x${size} (preprocessing and labels: ${weights.describedBy}), ONNX ${(current.ort.onnxBytes / 1e6).toFixed(2)} MB exported in the page`;
+    `${fileName}: ${model.registryName} ${JSON.stringify(model.registryOptions ?? {})}, ` +
+    `${countParams(model).toLocaleString('en')} parameters, input ${size}x${size} ` +
+    `(mean ${mean.join('/')}, std ${std.join('/')}), ${classifier.numClasses} classes, ` +
+    `ONNX ${(current.ort.onnxBytes / 1e6).toFixed(2)} MB exported in the page`;
 }
 
 function drawImage(pixels: ImageData): void {
@@ -162,29 +173,30 @@ function showEngine(id: string, engine: DemoResult['engines'][number]): void {
 
 async function classify(): Promise<void> {
   if (!current || !currentImage) return;
-  const { weights, fileName, ort } = current;
+  const { classifier, fileName, ort } = current;
   setState('busy', `classifying ${currentImage.name} ...`);
   drawImage(currentImage.pixels);
-  const { x, size } = prepareInput(currentImage.pixels, weights.preprocessing);
-  const tfjs = await runTfjs(weights.model, x, size);
+  const size = classifier.inputSize;
+  const x = await classifier.prepare(currentImage.pixels, currentImage.name);
+  const tfjs = await runTfjs(classifier.model!, x, size);
   const onnx = await runOrt(ort, x, size);
   const result: DemoResult = {
     image: currentImage.name,
     weights: fileName,
-    model: weights.name,
+    model: classifier.model!.registryName ?? 'model',
     inputSize: size,
     engines: [
       {
         engine: 'tfjs',
         backend: tfjsBackend,
         milliseconds: tfjs.milliseconds,
-        top: softmaxTop(tfjs.logits, weights.classNames),
+        top: softmaxTop(tfjs.logits, classifier.labels),
       },
       {
         engine: 'ort',
         backend: ort.backend,
         milliseconds: onnx.milliseconds,
-        top: softmaxTop(onnx.logits, weights.classNames),
+        top: softmaxTop(onnx.logits, classifier.labels),
       },
     ],
     maxLogitDifference: Math.max(...tfjs.logits.map((v, i) => Math.abs(v - onnx.logits[i]))),
@@ -197,7 +209,7 @@ async function classify(): Promise<void> {
   element('agreement').textContent =
     `${agree ? 'Both engines agree' : 'The engines DISAGREE'} on the top-1; largest logit difference ${result.maxLogitDifference.toExponential(2)}`;
   window.rlaDemo.result = result;
-  setState('done', `${currentImage.name} classified by ${weights.name}`);
+  setState('done', `${currentImage.name} classified by ${result.model}`);
 }
 
 async function useImage(blob: Blob, name: string): Promise<void> {

@@ -1,8 +1,14 @@
 /** Entry point of the `rla` command line tool: dispatches to one module per subcommand. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../data/sources.js';
 import { UsageError } from './args.js';
 import { bestCommand } from './commands/best.js';
 import { convertCommand } from './commands/convert.js';
+import { detectCommand } from './commands/detect.js';
+import { downloadCommand } from './commands/download.js';
 import { evalCommand } from './commands/eval.js';
+import { evalCocoCommand } from './commands/eval-coco.js';
 import { exportOnnxCommand } from './commands/export-onnx.js';
 import { infoCommand } from './commands/info.js';
 import { listCommand } from './commands/list.js';
@@ -29,6 +35,15 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   predict: { run: predictCommand, summary: 'top-5 classes with probabilities for images' },
   plot: { run: plotCommand, summary: 'accuracy and loss curves (SVG) of a training run' },
   best: { run: bestCommand, summary: "a training run's best epoch and its top-1/top-5" },
+  detect: {
+    run: (argv, out) => detectCommand(argv, out),
+    summary: 'COCO detections (boxes, masks) of an image',
+  },
+  'eval-coco': {
+    run: (argv, out) => evalCocoCommand(argv, out),
+    summary: "a detector's COCO AP (pycocotools' 12 numbers)",
+  },
+  download: { run: downloadCommand, summary: 'download weights by URL into the checksummed cache' },
 };
 
 /**
@@ -50,9 +65,17 @@ export function failureMessage(command: string, error: unknown): string {
   );
 }
 
+/** The package's version (package.json), as `rla --version` prints it. */
+export function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
+}
+
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, { summary }]) => `  ${name.padEnd(12)} ${summary}`);
-  return `usage: rla <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nrla <command> --help shows a command's options.`;
+  return `usage: rla <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nrla <command> --help shows a command's options; rla --version prints the version.`;
 }
 
 /** Runs the CLI with `argv` (without node and script); returns the exit code. Output goes to stdout/stderr. */
@@ -61,6 +84,10 @@ export async function main(
   out: (line: string) => void = (line) => console.log(line),
 ): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    out(`rla-net ${packageVersion()}`);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     out(usage());
     return name ? 0 : 2;

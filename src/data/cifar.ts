@@ -5,22 +5,9 @@
  * and `test.bin`. Planes are converted to the HWC layout of {@link RawImage}.
  */
 import { join } from 'node:path';
+import { CIFAR10_CLASSES } from './class-names.js';
 import { checkLabels, DatasetError, ImageArray } from './dataset.js';
 import { readDataFile, readNameList } from './files.js';
-
-/** CIFAR-10 class names, label order (used when `batches.meta.txt` is absent). */
-export const CIFAR10_CLASSES = [
-  'airplane',
-  'automobile',
-  'bird',
-  'cat',
-  'deer',
-  'dog',
-  'frog',
-  'horse',
-  'ship',
-  'truck',
-] as const;
 
 const PIXELS = 32 * 32;
 const IMAGE_BYTES = 3 * PIXELS;

@@ -8,23 +8,6 @@ import { numel } from '../util/shape.js';
 import { checkLabels, DatasetError, ImageArray } from './dataset.js';
 import { firstExisting, readDataFile } from './files.js';
 
-/** Fashion-MNIST class names, label order. */
-export const FASHION_MNIST_CLASSES = [
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-] as const;
-
-/** MNIST class names (the digits). */
-export const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] as const;
-
 const UNSIGNED_BYTE = 0x08;
 
 /** Parses an unsigned-byte IDX file with `ndim` dimensions; returns its sizes and a view of its data. */

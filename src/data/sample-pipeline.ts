@@ -3,9 +3,9 @@
  * sample) -> `ToTensor` + `Normalize` into a batch buffer. One function, so both paths give identical bytes.
  */
 import { Rng } from '../nn/init.js';
-import type { RawImage } from './image.js';
+import { type RawImage, toGrayscale } from './image.js';
 import { type Preprocessing, writeNormalized } from './preprocessing.js';
-import { applyTransforms, type TransformOp } from './transforms.js';
+import { applyTransforms, centerCrop, resizeShorter, type TransformOp } from './transforms.js';
 
 /** Everything a worker needs to prepare samples (structured-clone friendly). */
 export interface PipelineSpec {
@@ -39,4 +39,18 @@ export function prepareSample(
     );
   }
   writeNormalized(result, spec.mean, spec.std, out, slot);
+}
+
+/**
+ * Brings any photo to the geometry a dataset's samples have (e.g. 28x28 grayscale for Fashion-MNIST: gray,
+ * shorter side resized, center crop) before its evaluation pipeline; images of datasets without one pass as is.
+ */
+export function toNativeGeometry(image: RawImage, native: Preprocessing['native']): RawImage {
+  if (!native) return image;
+  let result = native.channels === 1 ? toGrayscale(image) : image;
+  if (result.height !== native.height || result.width !== native.width) {
+    const side = Math.min(native.height, native.width);
+    result = centerCrop(resizeShorter(result, side), side);
+  }
+  return result;
 }

@@ -10,8 +10,9 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCifar10, loadCifar100 } from './cifar.js';
+import { FASHION_MNIST_CLASSES, MNIST_CLASSES } from './class-names.js';
 import { DatasetError, type ImageDataset } from './dataset.js';
-import { FASHION_MNIST_CLASSES, loadMnistStyle, MNIST_CLASSES } from './idx.js';
+import { loadMnistStyle } from './idx.js';
 import { loadImageFolder } from './image-folder.js';
 import {
   CIFAR10_MEAN,
@@ -42,7 +43,7 @@ export type DatasetName = (typeof DATASET_NAMES)[number];
 export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 
 /** The repository root (the directory holding package.json above this module). */
-function packageRoot(): string {
+export function packageRoot(): string {
   let directory = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(directory, 'package.json'))) {
     const parent = dirname(directory);

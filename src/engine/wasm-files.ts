@@ -1,6 +1,7 @@
 /**
  * Finds the directory that holds tfjs-backend-wasm's `.wasm` binaries, from the installed package itself,
- * so the wasm backend starts from any working directory and from `dist/`.
+ * so the wasm backend starts from any working directory and from `dist/`. Node only: engine/backend.ts imports this
+ * file lazily, by a specifier bundlers do not follow, so browser bundles never see `node:fs`.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -96,6 +96,8 @@ export class OnnxBuilder {
   private readonly usedNames = new Set<string>();
   private readonly inputs: ValueInfoProto[] = [];
   private readonly outputs: ValueInfoProto[] = [];
+  /** Identity nodes written by `output` to give a value its output name (see `graph`). */
+  private readonly outputCopies = new Set<string>();
   private readonly modulePaths = new Map<Module, string>();
   private readonly scopes: string[] = [];
   private readonly int64Constants = new Map<Value, readonly number[]>();
@@ -204,6 +206,7 @@ export class OnnxBuilder {
       if (this.usedNames.has(name)) throw new Error(`ONNX export: value name ${name} is taken`);
       this.usedNames.add(name);
       this.nodes.push({ opType: 'Identity', name, inputs: [value], outputs: [name], attributes: {} });
+      this.outputCopies.add(name);
     }
     this.outputs.push({ name, elemType: DataType.FLOAT, shape });
   }
@@ -308,14 +311,39 @@ export class OnnxBuilder {
     return this.nodes;
   }
 
-  /** The finished graph. */
-  graph(name: string): GraphProto {
+  /**
+   * The finished graph. `output` names a value through an Identity node, so value names stay stable while the
+   * graph is built; here each such copy of an intermediate value that no other output names is dropped and the
+   * value renamed instead: ONNX Runtime runs every node, and those copies cost a full pass over each output every
+   * run (5% of a training step, whose outputs are every parameter and momentum buffer). `keepOutputCopies` keeps
+   * the names as built (the shape probe lists values by those names).
+   */
+  graph(name: string, options: { keepOutputCopies?: boolean } = {}): GraphProto {
     return {
       name,
-      nodes: [...this.nodes],
+      nodes: options.keepOutputCopies ? [...this.nodes] : this.nodesWithoutOutputCopies(),
       initializers: this.initializers.map(({ proto, bytes }) => ({ ...proto, rawData: bytes() })),
       inputs: [...this.inputs],
       outputs: [...this.outputs],
     };
+  }
+
+  private nodesWithoutOutputCopies(): NodeProto[] {
+    const produced = new Set(this.nodes.flatMap((node) => node.outputs));
+    const outputNames = new Set(this.outputs.map((output) => output.name));
+    const renamed = new Map<Value, Value>();
+    const dropped = new Set<string>();
+    for (const node of this.nodes) {
+      if (!this.outputCopies.has(node.name)) continue;
+      const source = node.inputs[0];
+      // Graph inputs, initializers and values that are outputs themselves keep their names (and the copy).
+      if (!produced.has(source) || outputNames.has(source) || renamed.has(source)) continue;
+      renamed.set(source, node.outputs[0]);
+      dropped.add(node.name);
+    }
+    const rename = (value: Value) => renamed.get(value) ?? value;
+    return this.nodes
+      .filter((node) => !dropped.has(node.name))
+      .map((node) => ({ ...node, inputs: node.inputs.map(rename), outputs: node.outputs.map(rename) }));
   }
 }

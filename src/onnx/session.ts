@@ -15,9 +15,22 @@ import { checkPositiveInteger } from '../util/checks.js';
 import { type ExportOnnxOptions, exportOnnx, ONNX_INPUT, ONNX_LOGITS } from './export.js';
 import { exportedClassCount, readOnnxMetadata } from './read-metadata.js';
 
+/** ONNX Runtime's log severities, most verbose first (`logSeverityLevel` 0..4). */
+export const ORT_LOG_LEVELS = ['verbose', 'info', 'warning', 'error', 'fatal'] as const;
+export type OrtLogLevel = (typeof ORT_LOG_LEVELS)[number];
+
 export interface InferenceSessionOptions {
   /** Intra-op threads (default: ONNX Runtime's choice, one per physical core). */
   threads?: number;
+  /** Inter-op threads (default 1: execution is sequential, a CNN is a chain). */
+  interOpThreads?: number;
+  /**
+   * Execution providers in order of preference (default `['cpu']`); e.g. `['cuda', 'cpu']` with an
+   * onnxruntime-node build that has CUDA. Names as ONNX Runtime spells them.
+   */
+  executionProviders?: readonly string[];
+  /** Least severe messages ONNX Runtime logs (default `warning`). */
+  logLevel?: OrtLogLevel;
   /** Graph optimizations ONNX Runtime applies when loading (default 'all': constant folding, fusions, NCHWc). */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /** How a model object is exported (default: dynamic batch, symbolic image size, BN folded). */
@@ -134,18 +147,40 @@ export async function createInferenceSession(
   if (typeof modelOrOnnx === 'string') bytes = new Uint8Array(await readFile(modelOrOnnx));
   else if (modelOrOnnx instanceof Uint8Array) bytes = modelOrOnnx;
   else bytes = exportOnnx(modelOrOnnx, { dynamicBatch: true, ...options.exportOptions });
+  const session = await runtime.InferenceSession.create(bytes, ortSessionOptions(options));
+  return new OnnxClassifier(session, runtime);
+}
+
+/** ONNX Runtime's session options for ours (checked: a wrong value is an error naming the option). */
+export function ortSessionOptions(options: InferenceSessionOptions): ort.InferenceSession.SessionOptions {
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
     executionMode: 'sequential',
-    interOpNumThreads: 1,
+    interOpNumThreads: options.interOpThreads ?? 1,
   };
+  if (options.interOpThreads !== undefined) checkPositiveInteger('interOpThreads', options.interOpThreads);
   if (options.threads !== undefined) {
     checkPositiveInteger('threads', options.threads);
     sessionOptions.intraOpNumThreads = options.threads;
   }
+  if (options.executionProviders !== undefined) {
+    if (
+      options.executionProviders.length === 0 ||
+      options.executionProviders.some((p) => typeof p !== 'string' || p === '')
+    )
+      throw new Error(
+        `executionProviders must be a non-empty list of provider names, got ${JSON.stringify(options.executionProviders)}`,
+      );
+    sessionOptions.executionProviders = [...options.executionProviders];
+  }
+  if (options.logLevel !== undefined) {
+    const level = ORT_LOG_LEVELS.indexOf(options.logLevel);
+    if (level < 0)
+      throw new Error(`logLevel must be one of ${ORT_LOG_LEVELS.join(', ')}, got ${options.logLevel}`);
+    sessionOptions.logSeverityLevel = level as 0 | 1 | 2 | 3 | 4;
+  }
   if (options.optimizedModelFilePath) sessionOptions.optimizedModelFilePath = options.optimizedModelFilePath;
-  const session = await runtime.InferenceSession.create(bytes, sessionOptions);
-  return new OnnxClassifier(session, runtime);
+  return sessionOptions;
 }
 
 /**

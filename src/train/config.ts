@@ -4,6 +4,12 @@
  */
 import { MAX_INPUT_SIDE } from '../data/preprocessing.js';
 import type { ModelOptions } from '../models/registry.js';
+import {
+  type EarlyStoppingOptions,
+  earlyStoppingProblems,
+  plateauProblems,
+  type ReduceLrOnPlateauOptions,
+} from './callbacks.js';
 import { type ScheduleSpec, scheduleProblems } from './schedule.js';
 import type { SGDOptions } from './sgd.js';
 
@@ -49,6 +55,10 @@ export interface TrainConfig {
    * checkpoints of earlier versions: null.
    */
   saveEvery?: number | null;
+  /** Stop when a validation metric stops improving (null: train every epoch). Absent in older checkpoints: null. */
+  earlyStopping?: EarlyStoppingOptions | null;
+  /** Lower the learning rate when a metric plateaus (null: the schedule alone). Absent in older checkpoints: null. */
+  reduceLrOnPlateau?: ReduceLrOnPlateauOptions | null;
 }
 
 /** Defaults under every recipe. */
@@ -74,6 +84,8 @@ export const DEFAULT_CONFIG: TrainConfig = {
   dataWorkers: null,
   workers: 1,
   saveEvery: null,
+  earlyStopping: null,
+  reduceLrOnPlateau: null,
 };
 
 /** Every problem with a config, as messages naming the option. */
@@ -104,6 +116,8 @@ export function configProblems(config: TrainConfig): string[] {
     problems.push(`workers (${config.workers}) must not exceed the batch size (${config.batchSize})`);
   if (!Number.isInteger(config.seed)) problems.push(`seed must be an integer, got ${config.seed}`);
   problems.push(...scheduleProblems(config.schedule));
+  if (config.earlyStopping) problems.push(...earlyStoppingProblems(config.earlyStopping));
+  if (config.reduceLrOnPlateau) problems.push(...plateauProblems(config.reduceLrOnPlateau));
   if (config.schedule.kind === 'cosine' && config.schedule.minLr > config.lr) {
     problems.push(
       `minimum lr (${config.schedule.minLr}) must not exceed lr (${config.lr}): the cosine schedule would raise the rate`,

@@ -1,13 +1,16 @@
 /**
  * The run's metrics log, `metrics.jsonl`: one JSON object per line, appended (never rewritten) so a crash loses at
  * most the line being written. Readers take the last record of each epoch, because a run resumed from an older
- * checkpoint repeats the epochs after it.
+ * checkpoint repeats the epochs after it. The epoch records also go to `metrics.csv` (same rows, one column per
+ * field) for spreadsheets and pandas.
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 
 /** File name of the metrics log inside a run directory. */
 export const METRICS_FILE = 'metrics.jsonl';
+/** The epoch records of {@link METRICS_FILE} as CSV. */
+export const METRICS_CSV_FILE = 'metrics.csv';
 
 /** Per-epoch record. `epoch` is 1-based (epochs completed); accuracies are fractions in [0, 1]. */
 export interface EpochRecord {
@@ -49,10 +52,10 @@ export interface StartRecord {
   config: unknown;
 }
 
-/** Written when a run stops early (Ctrl-C or a non-finite loss). */
+/** Written when a run stops early (Ctrl-C, a non-finite loss, or a callback such as early stopping). */
 export interface StopRecord {
   event: 'stopped';
-  reason: 'interrupted' | 'diverged';
+  reason: 'interrupted' | 'diverged' | 'callback';
   epoch: number;
   batch: number;
   message: string;
@@ -61,9 +64,40 @@ export interface StopRecord {
 /** Any line of `metrics.jsonl`, told apart by `event`. */
 export type MetricsRecord = EpochRecord | TestRecord | StartRecord | StopRecord;
 
-/** Appends one record as a line. */
+/** Columns of {@link METRICS_CSV_FILE}: the fields of an {@link EpochRecord}. */
+export const CSV_COLUMNS = [
+  'epoch',
+  'lr',
+  'lr_last',
+  'train_loss',
+  'train_top1',
+  'train_top5',
+  'val_loss',
+  'val_top1',
+  'val_top5',
+  'best',
+  'seconds',
+  'images_per_second',
+] as const satisfies ReadonlyArray<keyof EpochRecord>;
+
+/** One CSV line of an epoch record (numbers as JSON writes them, null as an empty cell). */
+export function csvRow(record: EpochRecord): string {
+  return CSV_COLUMNS.map((column) => {
+    const value = record[column];
+    return value === null ? '' : String(value);
+  }).join(',');
+}
+
+/** Appends one record as a line (epoch records also as a row of metrics.csv, with a header first). */
 export async function appendMetrics(runDir: string, record: MetricsRecord): Promise<void> {
   await fs.appendFile(join(runDir, METRICS_FILE), `${JSON.stringify(record)}\n`);
+  if (record.event !== 'epoch') return;
+  const csv = join(runDir, METRICS_CSV_FILE);
+  const fresh = await fs.stat(csv).then(
+    (stat) => stat.size === 0,
+    () => true,
+  );
+  await fs.appendFile(csv, `${fresh ? `${CSV_COLUMNS.join(',')}\n` : ''}${csvRow(record)}\n`);
 }
 
 /** All records of a run (a truncated last line from a crash is skipped). */

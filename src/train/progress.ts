@@ -1,6 +1,7 @@
 /**
  * Training progress on the terminal: a live bar (`\r`-redrawn) with loss, accuracy, images/s and ETA when the
  * stream is a TTY; on pipes and CI logs a plain line every tenth of the epoch instead (no control characters).
+ * `rla train` draws it on stderr and prints the epoch summaries on stdout, so `rla train > log` keeps results only.
  */
 
 /** The subset of a writable stream the reporter needs (process.stdout, or a test double). */
@@ -38,7 +39,14 @@ export class ProgressReporter {
   private lastTenth = -1;
   private drawn = false;
 
-  constructor(private readonly stream: ProgressStream) {}
+  /**
+   * `stream` receives the bar and the partial-epoch lines; `print`, when given, the lines of {@link line} (epoch
+   * summaries), which otherwise go to `stream` too.
+   */
+  constructor(
+    private readonly stream: ProgressStream,
+    private readonly print?: (text: string) => void,
+  ) {}
 
   /** Redraws the bar (TTY) or prints a plain line at each tenth of the epoch (otherwise). */
   update(label: string, u: ProgressUpdate): void {
@@ -80,6 +88,7 @@ export class ProgressReporter {
     if (this.drawn) this.stream.write('\r\x1b[2K');
     this.drawn = false;
     this.lastTenth = -1;
-    this.stream.write(`${text}\n`);
+    if (this.print) this.print(text);
+    else this.stream.write(`${text}\n`);
   }
 }

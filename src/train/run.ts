@@ -62,6 +62,8 @@ export interface TrainingRunOptions {
   signal?: AbortSignal;
   progress?: ProgressReporter;
   afterStep?: TrainerOptions['afterStep'];
+  /** Called after each step and epoch, after the config's own (early stopping, reduce-on-plateau). */
+  callbacks?: TrainerOptions['callbacks'];
 }
 
 /** A run ready to train; `close()` releases the engine, the loaders and the model. */
@@ -265,6 +267,7 @@ export async function openTrainingRun(options: TrainingRunOptions): Promise<Trai
           progress: options.progress,
           resumed: checkpoint?.state,
           afterStep: options.afterStep,
+          callbacks: options.callbacks,
           step: engineTraining?.step,
           pullState: engineTraining?.pull,
           evaluate: engineTraining?.evaluate,

@@ -13,6 +13,7 @@ import type { DataLoader } from '../data/loader.js';
 import type { Preprocessing } from '../data/preprocessing.js';
 import type { ClassifierModel } from '../models/classifier.js';
 import { percent } from '../util/format.js';
+import { configCallbacks, type TrainerCallback, type TrainingControl } from './callbacks.js';
 import type { TrainConfig } from './config.js';
 import { type EvalResult, evaluate } from './evaluate.js';
 import { appendMetrics, type EpochRecord } from './metrics-log.js';
@@ -62,13 +63,25 @@ export interface TrainerOptions {
   progress?: ProgressReporter;
   /** State of a resumed run, already restored into `model` and `optimizer`. */
   resumed?: TrainingState;
+  /**
+   * Called after each step and each epoch, after those the config switches on (early stopping, reduce-on-plateau);
+   * see callbacks.ts. Named callbacks' states are checkpointed and restored on resume.
+   */
+  callbacks?: TrainerCallback[];
   /** Called after each applied step (tests use it to inject faults or stop at a given position). */
   afterStep?: (epoch: number, batch: number, result: StepResult) => void | Promise<void>;
 }
 
 /** How a run ended: completed (with best/test metrics), interrupted (checkpointed) or diverged. */
 export type TrainOutcome =
-  | { status: 'completed'; best: TrainingState['best']; test: EvalResult | null; lastVal: EvalResult | null }
+  | {
+      status: 'completed';
+      best: TrainingState['best'];
+      test: EvalResult | null;
+      lastVal: EvalResult | null;
+      /** Set when a callback (early stopping) ended the run before `config.epochs`. */
+      stopped: TrainingState['stopped'] | null;
+    }
   | { status: 'interrupted'; epoch: number; batch: number; checkpoint: string }
   | { status: 'diverged'; epoch: number; batch: number; message: string };
 
@@ -87,6 +100,10 @@ export class Trainer {
   private lastSaved: string;
   /** Whether a step ran since `model` and `optimizer` were last brought up to date (see `pullState`). */
   private pullNeeded = false;
+  private readonly callbacks: TrainerCallback[];
+  private readonly control: TrainingControl;
+  /** Why a callback asked to stop (acted on at the end of the epoch). */
+  private stopReason: string | null = null;
 
   constructor(private readonly o: TrainerOptions) {
     this.step = o.step ?? createLocalStep(o.model, o.optimizer);
@@ -104,6 +121,42 @@ export class Trainer {
     // Epochs may be extended on resume; everything else comes from the checkpoint.
     this.state.config = o.config;
     this.lastSaved = o.resumed ? describePosition(o.resumed) : 'none yet';
+    this.callbacks = [...configCallbacks(o.config), ...(o.callbacks ?? [])];
+    const names = this.callbacks.flatMap((c) => (c.name === undefined ? [] : [c.name]));
+    const repeated = names.find((name, i) => names.indexOf(name) !== i);
+    if (repeated !== undefined) throw new Error(`two trainer callbacks are named "${repeated}"`);
+    for (const callback of this.callbacks) {
+      const saved = callback.name === undefined ? undefined : this.state.callbacks?.[callback.name];
+      if (saved !== undefined) callback.setState?.(saved);
+    }
+    const state = () => this.state;
+    this.control = {
+      stop: (reason) => {
+        this.stopReason ??= reason;
+      },
+      get lrScale() {
+        return state().lrScale ?? 1;
+      },
+      set lrScale(value: number) {
+        if (!(Number.isFinite(value) && value > 0))
+          throw new Error(
+            `a callback set the learning-rate scale to ${value}; it must be a finite number > 0`,
+          );
+        state().lrScale = value;
+      },
+    };
+  }
+
+  /** The learning rate of a step: the schedule's, times the scale callbacks set (reduce-on-plateau). */
+  private learningRate(epoch: number, batch: number): number {
+    const { config } = this.o;
+    const scheduled = learningRate(config.schedule, config.lr, {
+      epoch,
+      batch,
+      batchesPerEpoch: this.o.train.batchesPerEpoch,
+      epochs: config.epochs,
+    });
+    return scheduled * (this.state.lrScale ?? 1);
   }
 
   get checkpointPath(): string {
@@ -125,14 +178,19 @@ export class Trainer {
       config,
     });
     let lastVal: EvalResult | null = null;
-    while (this.state.epoch < config.epochs) {
+    if (this.state.stopped)
+      this.o.progress?.line(
+        `the run was stopped at epoch ${this.state.stopped.epoch}: ${this.state.stopped.reason}`,
+      );
+    while (this.state.epoch < config.epochs && !this.state.stopped) {
       if (this.o.signal?.aborted) return this.interrupt();
       const outcome = await this.trainEpoch();
       if (outcome) return outcome;
       lastVal = await this.endEpoch();
+      if (this.state.stopped) await this.logStop(this.state.stopped);
     }
     const test = await this.finalTest();
-    return { status: 'completed', best: this.state.best, test, lastVal };
+    return { status: 'completed', best: this.state.best, test, lastVal, stopped: this.state.stopped ?? null };
   }
 
   /** One epoch of steps from the saved position; returns an outcome when the run must stop. */
@@ -144,12 +202,7 @@ export class Trainer {
     const label = `epoch ${epoch + 1}/${config.epochs}`;
     let clock = performance.now();
     for await (const batch of train.epoch(epoch, this.state.batch)) {
-      const lr = learningRate(config.schedule, config.lr, {
-        epoch,
-        batch: batch.index,
-        batchesPerEpoch: total,
-        epochs: config.epochs,
-      });
+      const lr = this.learningRate(epoch, batch.index);
       const result = await this.step(batch, lr);
       this.pullNeeded = true;
       if (!Number.isFinite(result.loss)) return this.diverge(epoch, batch.index, lr, result.loss);
@@ -162,6 +215,8 @@ export class Trainer {
       clock = now;
       this.state.batch = batch.index + 1;
       await this.o.afterStep?.(epoch, batch.index, result);
+      for (const callback of this.callbacks)
+        await callback.onBatchEnd?.({ epoch, batch: batch.index, lr, result }, this.control);
       const imagesPerSecond = sums.count / Math.max(sums.seconds, 1e-9);
       const remaining = train.length - Math.min(train.length, (batch.index + 1) * config.batchSize);
       progress?.update(label, {
@@ -185,15 +240,8 @@ export class Trainer {
     const { config, progress, val } = this.o;
     const epoch = this.state.epoch;
     const sums = this.state.sums;
-    const lrAt = (batch: number) =>
-      learningRate(config.schedule, config.lr, {
-        epoch,
-        batch,
-        batchesPerEpoch: this.o.train.batchesPerEpoch,
-        epochs: config.epochs,
-      });
-    const firstLr = lrAt(0);
-    const lastLr = lrAt(this.o.train.batchesPerEpoch - 1);
+    const firstLr = this.learningRate(epoch, 0);
+    const lastLr = this.learningRate(epoch, this.o.train.batchesPerEpoch - 1);
     await this.pullState();
     const result = val
       ? await (this.o.evaluate ?? evaluate)(this.o.model, val, (done, total) =>
@@ -233,11 +281,26 @@ export class Trainer {
         `top-1 ${percent(record.val_top1)} top-5 ${percent(record.val_top5)}  ` +
         `(${formatDuration(sums.seconds)}, ${record.images_per_second.toFixed(1)} img/s)${isBest ? '  * best' : ''}`,
     );
+    for (const callback of this.callbacks) await callback.onEpochEnd?.(record, this.control);
+    if (this.stopReason !== null) this.state.stopped = { epoch: epoch + 1, reason: this.stopReason };
     this.state.epoch = epoch + 1;
     this.state.batch = 0;
     this.state.sums = { ...EMPTY_SUMS };
     await this.save();
     return result;
+  }
+
+  /** Logs that a callback ended the run (its checkpoint is already saved). */
+  private async logStop(stopped: NonNullable<TrainingState['stopped']>): Promise<void> {
+    const message = `stopped after epoch ${stopped.epoch} of ${this.o.config.epochs}: ${stopped.reason}`;
+    await appendMetrics(this.o.runDir, {
+      event: 'stopped',
+      reason: 'callback',
+      epoch: stopped.epoch,
+      batch: 0,
+      message,
+    });
+    this.o.progress?.line(message);
   }
 
   /** Evaluates the best weights on the test split when validation used held-out training images. */
@@ -269,6 +332,9 @@ export class Trainer {
 
   private async save(): Promise<void> {
     await this.pullState();
+    const named = this.callbacks.filter((c) => c.name !== undefined && c.getState !== undefined);
+    if (named.length > 0)
+      this.state.callbacks = Object.fromEntries(named.map((c) => [c.name, c.getState?.()]));
     await saveTrainingCheckpoint(this.checkpointPath, this.o.model, this.o.optimizer, this.state);
     this.lastSaved = describePosition(this.state);
   }

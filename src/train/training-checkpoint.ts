@@ -56,6 +56,12 @@ export interface TrainingState {
   classNames: string[];
   /** States of the generators owned by modules (e.g. Dropout), by `module name.property`. */
   rngs?: Record<string, number[]>;
+  /** Multiplier on the schedule's learning rate set by callbacks (reduce-on-plateau); absent: 1. */
+  lrScale?: number;
+  /** States of the run's named callbacks (early stopping, reduce-on-plateau, callbacks given to the trainer). */
+  callbacks?: Record<string, unknown>;
+  /** Set when a callback stopped the run (early stopping): a resumed run does not train on. */
+  stopped?: { epoch: number; reason: string };
 }
 
 /** The sums at the start of an epoch. */
@@ -187,6 +193,16 @@ function stateProblem(state: Record<string, unknown>): string | null {
   if (configErrors.length > 0) return `config: ${truncateText(configErrors.join('; '), 400)}`;
   if (state.rngs !== undefined && !(isObject(state.rngs) && Object.values(state.rngs).every(Array.isArray)))
     return `rngs ${describeValue(state.rngs)} must map names to states`;
+  if (state.lrScale !== undefined && !(Number.isFinite(state.lrScale) && (state.lrScale as number) > 0))
+    return `lrScale ${describeValue(state.lrScale)} must be a finite number > 0`;
+  if (state.callbacks !== undefined && !isObject(state.callbacks))
+    return `callbacks ${describeValue(state.callbacks)} must map callback names to states`;
+  const stopped = state.stopped;
+  if (
+    stopped !== undefined &&
+    !(isObject(stopped) && isCount(stopped.epoch) && typeof stopped.reason === 'string')
+  )
+    return `stopped ${describeValue(stopped)} must be {epoch, reason}`;
   return null;
 }
 

@@ -29,8 +29,8 @@ export async function readFileBytes(filePath: string): Promise<Uint8Array> {
   }
 }
 
-/** The temporary name {@link writeFileAtomic} writes `filePath` under before renaming it. */
-function temporaryName(filePath: string): string {
+/** The temporary name {@link writeFileAtomic} writes `filePath` under before renaming it (unique per call). */
+export function temporaryName(filePath: string): string {
   return `.${path.basename(filePath)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
 }
 
@@ -38,7 +38,7 @@ function temporaryName(filePath: string): string {
 const TEMPORARY_NAME = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
 
 /** Whether process `pid` exists on this machine (EPERM: it exists but belongs to another user). */
-function processExists(pid: number): boolean {
+export function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { loadModelFile } from '../../src/checkpoint/model-file.js';
 import { initBackend } from '../../src/engine/backend.js';
-import { trainedModelInfo } from '../../src/train/trained-model-file.js';
+import { trainedModelInfo } from '../../src/train/trained-model-info.js';
 import { writeSafetensors } from '../../src/weights/safetensors.js';
 import { tempDir } from '../data/_files.js';
 

@@ -183,13 +183,13 @@ describe('rla train / eval / predict / plot / best', () => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const code = await new Promise<number | null>((resolve) => {
-      child.stdout.on('data', (chunk: Buffer) => {
+      // Progress lines (stderr) show the first step is done: interrupt mid-epoch.
+      const watch = (chunk: Buffer) => {
         output += chunk.toString();
         if (/epoch 1\/3 1\/8/.test(output) && !child.killed) child.kill('SIGINT');
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-      });
+      };
+      child.stdout.on('data', watch);
+      child.stderr.on('data', watch);
       child.on('exit', (exitCode) => resolve(exitCode));
     });
     assert.equal(code, 130, output);

@@ -3,14 +3,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { FASHION_MNIST_CLASSES, MNIST_CLASSES } from '../../src/data/class-names.js';
 import { DatasetError } from '../../src/data/dataset.js';
-import {
-  FASHION_MNIST_CLASSES,
-  loadIdxPair,
-  loadMnistStyle,
-  MNIST_CLASSES,
-  parseIdx,
-} from '../../src/data/idx.js';
+import { loadIdxPair, loadMnistStyle, parseIdx } from '../../src/data/idx.js';
 import { openDataset } from '../../src/data/sources.js';
 import { idxBytes, pixel, tempDir, writeMnist } from './_files.js';
 

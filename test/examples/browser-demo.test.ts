@@ -169,8 +169,9 @@ describe('browser demo page (headless Chromium)', {
     const pth = join(outDir, 'picked.pth');
     await writeFile(pth, toPthBytes(model, 'picked'));
     model.dispose();
-    // A .pth has no stored preprocessing or labels: the page falls back to ImageNet's pipeline (224x224) and
-    // "class i" names; rla predict does the same, so the two must still agree.
+    // A .pth has no stored preprocessing or labels: loadClassifier falls back to the registry's pretrained config
+    // (ImageNet evaluation at 224x224) and "class i" names (ImageNet's 1000 labels do not fit 10 classes), as
+    // rla predict does, so the two must still agree.
     // The page classifies its current image (the sneaker dropped above) with the new weights.
     const expected = await predictInNode(join(DEMO, 'samples', '7-sneaker.png'), pth);
     await page.locator('#weights-file').setInputFiles(pth);

@@ -55,6 +55,19 @@ describe('progress, metrics log and curves', () => {
     assert.deepEqual(written.slice(1), ['\r\x1b[2K', 'done\n']);
   });
 
+  it('with a separate printer, the bar stays on its stream (stderr) and summaries go to the printer (stdout)', () => {
+    const bar: string[] = [];
+    const printed: string[] = [];
+    const progress = new ProgressReporter({ isTTY: true, columns: 120, write: (t) => bar.push(t) }, (t) =>
+      printed.push(t),
+    );
+    progress.update('epoch 1/2', update);
+    progress.line('epoch 1/2  lr 0.1  train loss 0.5');
+    assert.equal(bar.length, 2);
+    assert.equal(bar[1], '\r\x1b[2K', 'the bar is cleared before the summary is printed');
+    assert.deepEqual(printed, ['epoch 1/2  lr 0.1  train loss 0.5']);
+  });
+
   it('prints plain lines, one per tenth of the epoch, without control characters elsewhere', () => {
     const written: string[] = [];
     const progress = new ProgressReporter({ isTTY: false, write: (t) => written.push(t) });

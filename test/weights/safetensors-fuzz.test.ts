@@ -4,7 +4,7 @@ import { parseFileOptions } from '../../src/checkpoint/option-bounds.js';
 import { readStateDict } from '../../src/checkpoint/state-dict-source.js';
 import { cifarPreprocessing } from '../../src/data/preprocessing.js';
 import { Rng } from '../../src/nn/init.js';
-import { trainedModelInfo } from '../../src/train/trained-model-file.js';
+import { trainedModelInfo } from '../../src/train/trained-model-info.js';
 import { WeightsFormatError } from '../../src/weights/errors.js';
 import { writeSafetensors } from '../../src/weights/safetensors.js';
 

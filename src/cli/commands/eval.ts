@@ -11,7 +11,7 @@ import { initBackend } from '../../engine/backend.js';
 import { isOnnxFile, openExportedModel } from '../../onnx/session.js';
 import { type EvalResult, evaluate } from '../../train/evaluate.js';
 import { evaluateOnOrt, evaluateSession } from '../../train/ort-step.js';
-import { trainedModelInfo } from '../../train/trained-model-file.js';
+import { trainedModelInfo } from '../../train/trained-model-info.js';
 import { percent } from '../../util/format.js';
 import { BACKEND_OPTION, backendOption, integerOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';

@@ -1,5 +1,12 @@
-/** `rla export-onnx`: writes a model with its weights as an ONNX file (pure TypeScript, no Python). */
+/**
+ * `rla export-onnx`: writes a model with its weights as an ONNX file (pure TypeScript, no Python), self-describing:
+ * its metadata says how to prepare images (mean/std, input size, the exact pipeline) and names the classes; with
+ * `--hf-config` also `config.json` + `preprocessor_config.json` beside it.
+ */
+import { dirname, join } from 'node:path';
 import { loadModelFile } from '../../checkpoint/model-file.js';
+import { resolveInference } from '../../classify/classifier.js';
+import { exportMetadata, huggingFaceConfigs } from '../../classify/export-description.js';
 import { initBackend } from '../../engine/backend.js';
 import type { ClassifierModel } from '../../models/classifier.js';
 import { createModel } from '../../models/index.js';
@@ -32,6 +39,10 @@ export const EXPORT_ONNX_USAGE = `usage: rla export-onnx [<name>] --weights <fil
   --input-size N      fixed square input size, e.g. 224 (default: symbolic height and width)
   --no-fold-bn        keep BatchNormalization nodes instead of folding them into the convs
   --intermediates     also output stem.x, stageS.x, stageS.h, ..., head.features (NCHW)
+  --hf-config         also write config.json (labels) and preprocessor_config.json (resize, crop, mean/std)
+                      into the output's folder, as Hugging Face / transformers.js model folders have
+  The file's metadata always records the preprocessing (mean, std, input_size, crop_pct, the exact pipeline) and
+  the class names: those the weights file stores (rla train), else the model's pretrained config.
 ${MODEL_OPTIONS_HELP}
 ${WEIGHTS_OPTIONS_HELP}`;
 
@@ -48,6 +59,7 @@ export async function exportOnnxCommand(argv: string[], out: (line: string) => v
       'input-size': { type: 'string' },
       'no-fold-bn': { type: 'boolean' },
       intermediates: { type: 'boolean' },
+      'hf-config': { type: 'boolean' },
       ...MODEL_OPTIONS,
       ...WEIGHTS_OPTIONS,
     },
@@ -80,6 +92,7 @@ export async function exportOnnxCommand(argv: string[], out: (line: string) => v
   await initBackend();
   let model: ClassifierModel;
   let source: string;
+  let fileMetadata: Record<string, string | number> = {};
   if (values.weights !== undefined) {
     const choices = weightsChoicesFrom(values);
     const loaded = await loadModelFile(String(values.weights), {
@@ -95,14 +108,34 @@ export async function exportOnnxCommand(argv: string[], out: (line: string) => v
       throw error;
     }
     source = `${values.weights} (${loaded.chosenBy})`;
+    fileMetadata = loaded.report.source.info;
   } else {
     if (!name) throw new UsageError(`--untrained needs a model name\n\n${EXPORT_ONNX_USAGE}`);
     model = createModel(name, options);
     source = 'untrained weights';
   }
   try {
-    const bytes = exportOnnx(model, exportOptions);
+    const setup = resolveInference({
+      metadata: fileMetadata,
+      source: String(values.weights ?? name),
+      modelName: model.registryName ?? null,
+      numClasses: model.numClasses,
+    });
+    const dataset = typeof fileMetadata.dataset === 'string' ? fileMetadata.dataset : undefined;
+    const bytes = exportOnnx(model, { ...exportOptions, metadata: exportMetadata(setup, dataset) });
     await writeFileAtomic(String(values.output), bytes);
+    if (values['hf-config']) {
+      const configs = huggingFaceConfigs(setup, {
+        name: model.registryName ?? name ?? 'rla-net',
+        options: model.registryOptions ?? {},
+        numClasses: model.numClasses,
+      });
+      const folder = dirname(String(values.output));
+      const text = (value: object) => new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
+      await writeFileAtomic(join(folder, 'config.json'), text(configs.config));
+      await writeFileAtomic(join(folder, 'preprocessor_config.json'), text(configs.preprocessorConfig));
+      out(`wrote ${join(folder, 'config.json')} and ${join(folder, 'preprocessor_config.json')}`);
+    }
     const size = (bytes.length / 2 ** 20).toFixed(1);
     out(
       `${model.registryName} from ${source}: wrote ${values.output} (${size} MiB, opset ${exportOptions.opset})`,

@@ -3,6 +3,7 @@
  * the first images of a dataset's train split prepared exactly as evaluation prepares them.
  */
 import { loadModelFile } from '../../checkpoint/model-file.js';
+import { exportMetadata } from '../../classify/export-description.js';
 import { firstSamples } from '../../data/dataset.js';
 import { type DataLoader, evaluationLoader } from '../../data/loader.js';
 import { DATASET_NAMES, openDataset } from '../../data/sources.js';
@@ -12,7 +13,7 @@ import { type Agreement, compareTop1 } from '../../quantize/agreement.js';
 import type { CalibrationBatch } from '../../quantize/calibrate.js';
 import { OBSERVER_KINDS, type ObserverKind } from '../../quantize/observers.js';
 import { quantizeModel } from '../../quantize/quantize-model.js';
-import { trainedModelInfo } from '../../train/trained-model-file.js';
+import { trainedModelInfo } from '../../train/trained-model-info.js';
 import { percent } from '../../util/format.js';
 import { writeFileAtomic } from '../../weights/files-node.js';
 import { integerOption, parseCommandArgs, UsageError } from '../args.js';
@@ -136,11 +137,10 @@ export async function quantizeCommand(argv: string[], out: (line: string) => voi
       keepFloat,
       threads,
       weightBits,
-      metadata: {
-        preprocessing: JSON.stringify(preprocessing),
-        classes: JSON.stringify(stored.classNames ?? dataset.classNames),
-        dataset: String(datasetName),
-      },
+      metadata: exportMetadata(
+        { preprocessing, labels: stored.classNames ?? dataset.classNames },
+        String(datasetName),
+      ),
     });
     await writeFileAtomic(String(values.output), result.bytes);
     let agreement: Agreement | null = null;

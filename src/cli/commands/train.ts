@@ -7,16 +7,30 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { countParams } from '../../count/count.js';
 import { DATASET_NAMES } from '../../data/sources.js';
+import {
+  EARLY_STOPPING_DEFAULTS,
+  type EarlyStoppingOptions,
+  MONITORS,
+  PLATEAU_DEFAULTS,
+  type ReduceLrOnPlateauOptions,
+} from '../../train/callbacks.js';
 import { configProblems, DEFAULT_CONFIG, type TrainConfig } from '../../train/config.js';
 import { TRAINING_ENGINES, type TrainingEngine } from '../../train/ort-step.js';
 import { formatDuration, ProgressReporter, type ProgressStream } from '../../train/progress.js';
 import { RECIPE_NAMES, RECIPES, resolveConfig } from '../../train/recipes.js';
-import { openTrainingRun, type TrainingData, type TrainingRun, TrainingSetupError } from '../../train/run.js';
+import {
+  defaultEngine,
+  openTrainingRun,
+  type TrainingData,
+  type TrainingRun,
+  TrainingSetupError,
+} from '../../train/run.js';
 import { describeSchedule, SCHEDULE_KINDS, type ScheduleSpec } from '../../train/schedule.js';
 import { BEST_FILE, CHECKPOINT_FILE, describePosition, type TrainOutcome } from '../../train/trainer.js';
 import { readTrainingCheckpoint, type TrainingState } from '../../train/training-checkpoint.js';
 import { printableText } from '../../util/bounded-text.js';
 import { percent } from '../../util/format.js';
+import { writeFileAtomic } from '../../weights/files-node.js';
 import {
   BACKEND_OPTION,
   backendOption,
@@ -26,9 +40,13 @@ import {
   UsageError,
 } from '../args.js';
 import { MODEL_OPTIONS, modelOptionsFrom } from '../model-args.js';
+import { configAsOptions, readConfigFile } from '../train-config-file.js';
+
+/** The resolved config inside a run directory (the shape `--config` reads). */
+export const CONFIG_FILE = 'config.json';
 
 /** `rla train --help`. */
-export const TRAIN_USAGE = `usage: rla train [--recipe NAME] [options]        (rla train --resume RUN_DIR [--epochs N])
+export const TRAIN_USAGE = `usage: rla train [--recipe NAME] [--config FILE] [options]   (rla train --resume RUN_DIR [--epochs N])
   --recipe NAME          ${RECIPE_NAMES.join(' | ')} (default demo); every value below overrides it
 ${Object.entries(RECIPES)
   .map(([name, r]) => `                           ${name}: ${r.description}`)
@@ -40,7 +58,7 @@ ${Object.entries(RECIPES)
                          at most 1024); an error with other datasets, whose images have a fixed size
   --epochs N  --batch-size N  --lr X  --momentum X  --weight-decay X  --nesterov | --no-nesterov
   --schedule KIND        ${SCHEDULE_KINDS.join(' | ')}, with --milestones 150,225  --gamma X  --step-size N
-                         --warmup-epochs X  --min-lr X (cosine)
+                         --warmup-epochs X  --warmup-start-factor X  --min-lr X (cosine)
   --augment | --no-augment  the dataset's training augmentation, or train on the evaluation transforms
                          (no random crop/flip: the demo recipe's choice for its two epochs)
   --val-size N           training images held out for validation (cifar: 5000); 0 = validate on the test split
@@ -50,15 +68,27 @@ ${Object.entries(RECIPES)
                          BatchNorm uses each worker's shard statistics (as PyTorch DDP), so N is part of the run
   --save-every N         also checkpoint every N training steps inside an epoch (a killed run loses at most N
                          steps; resume continues exactly); may be given with --resume
+  --early-stop-patience N  stop after N epochs without improvement (Keras EarlyStopping; turns it on), with
+                         --early-stop-monitor M (default val_loss)  --early-stop-min-delta X (0)
+                         --early-stop-mode min | max | auto (auto: min for losses, max for accuracies)
+                         monitors: ${MONITORS.join(' | ')}
+  --plateau-patience N   lower the lr after more than N epochs without improvement (PyTorch ReduceLROnPlateau;
+                         turns it on), with --plateau-factor X (0.1)  --plateau-monitor M (val_loss)
+                         --plateau-mode min | max | auto  --plateau-threshold X (1e-4)  --plateau-threshold-mode
+                         rel | abs (rel)  --plateau-cooldown N (0)  --plateau-min-lr X (0)
+  --config FILE          options from a JSON file ({"batch-size": 64, "milestones": [150, 225], ...}); the command
+                         line overrides it; a run's config.json is such a file
+  --print-config         print the resolved options as JSON (the run's config.json) and exit
   --out DIR              run directory (default runs/<recipe>-<time>): checkpoint.safetensors, best.safetensors,
-                         metrics.jsonl
+                         config.json, metrics.jsonl, metrics.csv
   --resume DIR           continue the run in DIR exactly where it stopped (only --epochs, --data,
-                         --data-workers, --backend may be given with it)
+                         --data-workers, --backend, --engine, --threads, --save-every, --print-config with it)
   --engine E             ort | tfjs (default ort: the whole SGD step as one ONNX Runtime graph, evaluation on
                          ONNX Runtime too; tfjs: TF.js on --backend). Checkpoints are the same on both engines
   --threads N            ONNX Runtime threads (default: every core)
   --backend B            auto | wasm | cpu | tensorflow (TF.js engine, and the model the run keeps)
-Ctrl-C stops after the current batch and saves a checkpoint; a NaN/Inf loss stops without overwriting it.`;
+Progress goes to stderr, results to stdout. Ctrl-C stops after the current batch and saves a checkpoint; a
+NaN/Inf loss stops without overwriting it.`;
 
 const OPTIONS: OptionSpec = {
   recipe: { type: 'string' },
@@ -81,6 +111,21 @@ const OPTIONS: OptionSpec = {
   'step-size': { type: 'string' },
   'warmup-epochs': { type: 'string' },
   'min-lr': { type: 'string' },
+  'warmup-start-factor': { type: 'string' },
+  'early-stop-patience': { type: 'string' },
+  'early-stop-monitor': { type: 'string' },
+  'early-stop-min-delta': { type: 'string' },
+  'early-stop-mode': { type: 'string' },
+  'plateau-patience': { type: 'string' },
+  'plateau-factor': { type: 'string' },
+  'plateau-monitor': { type: 'string' },
+  'plateau-mode': { type: 'string' },
+  'plateau-threshold': { type: 'string' },
+  'plateau-threshold-mode': { type: 'string' },
+  'plateau-cooldown': { type: 'string' },
+  'plateau-min-lr': { type: 'string' },
+  config: { type: 'string' },
+  'print-config': { type: 'boolean' },
   'val-size': { type: 'string' },
   'train-limit': { type: 'string' },
   'test-limit': { type: 'string' },
@@ -106,6 +151,7 @@ const RESUME_OPTIONS = new Set([
   'engine',
   'threads',
   'save-every',
+  'print-config',
 ]);
 
 /** The engine --engine names; undefined lets the run choose (see `defaultEngine`). */
@@ -128,9 +174,15 @@ function numberOption(name: string, value: unknown): number | undefined {
 /** The schedule from --schedule and its parameters, over the recipe's schedule. */
 function scheduleFrom(values: Record<string, unknown>, base: ScheduleSpec): ScheduleSpec | undefined {
   const kind = values.schedule === undefined ? base.kind : String(values.schedule);
-  const touched = ['schedule', 'milestones', 'gamma', 'step-size', 'warmup-epochs', 'min-lr'].some(
-    (k) => values[k] !== undefined,
-  );
+  const touched = [
+    'schedule',
+    'milestones',
+    'gamma',
+    'step-size',
+    'warmup-epochs',
+    'warmup-start-factor',
+    'min-lr',
+  ].some((k) => values[k] !== undefined);
   if (!touched) return undefined;
   const same = kind === base.kind ? (base as Record<string, unknown>) : {};
   const gamma = numberOption('gamma', values.gamma) ?? (same.gamma as number | undefined);
@@ -162,12 +214,62 @@ function scheduleFrom(values: Record<string, unknown>, base: ScheduleSpec): Sche
           numberOption('warmup-epochs', values['warmup-epochs']) ??
           (same.warmupEpochs as number | undefined) ??
           0,
-        warmupStartFactor: (same.warmupStartFactor as number | undefined) ?? 0.1,
+        warmupStartFactor:
+          numberOption('warmup-start-factor', values['warmup-start-factor']) ??
+          (same.warmupStartFactor as number | undefined) ??
+          0.1,
         minLr: numberOption('min-lr', values['min-lr']) ?? (same.minLr as number | undefined) ?? 0,
       };
     default:
       throw new UsageError(`--schedule ${kind}: choose one of ${SCHEDULE_KINDS.join(', ')}`);
   }
+}
+
+/** The options of one family (`early-stop-`, `plateau-`) that were given, without the prefix. */
+function givenWithPrefix(values: Record<string, unknown>, prefix: string): string[] {
+  return Object.keys(values)
+    .filter((k) => k.startsWith(prefix) && values[k] !== undefined)
+    .map((k) => k.slice(prefix.length));
+}
+
+/** Early stopping from --early-stop-*: on when --early-stop-patience is given. */
+function earlyStoppingFrom(values: Record<string, unknown>): EarlyStoppingOptions | undefined {
+  const given = givenWithPrefix(values, 'early-stop-');
+  if (given.length === 0) return undefined;
+  if (!given.includes('patience'))
+    throw new UsageError(
+      `--early-stop-${given[0]} needs --early-stop-patience N, which turns early stopping on`,
+    );
+  const d = EARLY_STOPPING_DEFAULTS;
+  return {
+    monitor: (values['early-stop-monitor'] as EarlyStoppingOptions['monitor'] | undefined) ?? d.monitor,
+    patience: integerOption('early-stop-patience', values['early-stop-patience'], { min: 0 }) ?? d.patience,
+    minDelta: numberOption('early-stop-min-delta', values['early-stop-min-delta']) ?? d.minDelta,
+    mode: (values['early-stop-mode'] as EarlyStoppingOptions['mode'] | undefined) ?? d.mode,
+  };
+}
+
+/** Reduce-on-plateau from --plateau-*: on when --plateau-patience is given. */
+function plateauFrom(values: Record<string, unknown>): ReduceLrOnPlateauOptions | undefined {
+  const given = givenWithPrefix(values, 'plateau-');
+  if (given.length === 0) return undefined;
+  if (!given.includes('patience'))
+    throw new UsageError(
+      `--plateau-${given[0]} needs --plateau-patience N, which turns reduce-on-plateau on`,
+    );
+  const d = PLATEAU_DEFAULTS;
+  const text = <T>(name: string) => values[name] as T | undefined;
+  return {
+    monitor: text<ReduceLrOnPlateauOptions['monitor']>('plateau-monitor') ?? d.monitor,
+    mode: text<ReduceLrOnPlateauOptions['mode']>('plateau-mode') ?? d.mode,
+    factor: numberOption('plateau-factor', values['plateau-factor']) ?? d.factor,
+    patience: integerOption('plateau-patience', values['plateau-patience'], { min: 0 }) ?? d.patience,
+    threshold: numberOption('plateau-threshold', values['plateau-threshold']) ?? d.threshold,
+    thresholdMode:
+      text<ReduceLrOnPlateauOptions['thresholdMode']>('plateau-threshold-mode') ?? d.thresholdMode,
+    cooldown: integerOption('plateau-cooldown', values['plateau-cooldown'], { min: 0 }) ?? d.cooldown,
+    minLr: numberOption('plateau-min-lr', values['plateau-min-lr']) ?? d.minLr,
+  };
 }
 
 /** The run's config: defaults < recipe < options. */
@@ -209,6 +311,8 @@ function configFrom(values: Record<string, unknown>): TrainConfig {
     dataWorkers: optional('data-workers'),
     workers: optional('workers'),
     saveEvery: optional('save-every'),
+    earlyStopping: earlyStoppingFrom(values),
+    reduceLrOnPlateau: plateauFrom(values),
   });
   if (config.imageSize !== null && config.dataset !== 'imagefolder') {
     throw new UsageError(
@@ -225,19 +329,28 @@ function defaultRunDir(values: Record<string, unknown>): string {
   return join('runs', `${values.recipe ?? 'demo'}-${stamp}`);
 }
 
-/** Where progress goes: the live terminal, or `out` line by line (pipes, tests). */
-function progressStream(out: (line: string) => void): ProgressStream {
-  if (process.stdout.isTTY) return process.stdout;
-  return { isTTY: false, write: (text: string) => out(text.replace(/\n$/, '')) };
+/** Progress on stderr (a live bar on a terminal, plain lines in pipes); epoch summaries go to `out` (stdout). */
+function progressReporter(out: (line: string) => void): ProgressReporter {
+  const stream: ProgressStream = process.stderr;
+  return new ProgressReporter(stream, out);
 }
 
 /** Runs `rla train`; returns the exit code (130 after Ctrl-C, 1 after a non-finite loss). */
 export async function trainCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const { values } = parseCommandArgs(argv, OPTIONS, TRAIN_USAGE);
-  if (values.help) {
+  const parsed = parseCommandArgs(argv, OPTIONS, TRAIN_USAGE).values;
+  if (parsed.help) {
     out(TRAIN_USAGE);
     return 0;
   }
+  // The command line overrides the file; a flag given on the command line also cancels its negation in the file.
+  const fromFile = parsed.config === undefined ? {} : readConfigFile(String(parsed.config), OPTIONS);
+  for (const flag of ['nesterov', 'augment']) {
+    if (parsed[flag] || parsed[`no-${flag}`]) {
+      delete fromFile[flag];
+      delete fromFile[`no-${flag}`];
+    }
+  }
+  const values: Record<string, unknown> = { ...fromFile, ...parsed };
   let config: TrainConfig;
   let resumed: TrainingState | undefined;
   let runDir: string;
@@ -270,6 +383,16 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
   }
 
   const threads = values.threads === undefined ? undefined : integerOption('threads', values.threads);
+  const settings = {
+    engine: engineFrom(values) ?? (await defaultEngine(config)),
+    threads,
+    backend: backendOption(values.backend),
+  };
+  const resolved = configAsOptions(config, settings);
+  if (values['print-config']) {
+    out(JSON.stringify(resolved, null, 2));
+    return 0;
+  }
   const controller = new AbortController();
   let run: TrainingRun;
   try {
@@ -277,11 +400,11 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
       config,
       runDir,
       checkpoint,
-      engine: engineFrom(values),
+      engine: settings.engine,
       threads,
-      backend: backendOption(values.backend),
+      backend: settings.backend,
       signal: controller.signal,
-      progress: new ProgressReporter(progressStream(out)),
+      progress: progressReporter(out),
     });
   } catch (error) {
     if (error instanceof TrainingSetupError) throw new UsageError(error.message);
@@ -302,6 +425,10 @@ export async function trainCommand(argv: string[], out: (line: string) => void):
     const { data, engineName } = run;
     const params = countParams(run.model);
     printHeader(out, { config, runDir, resumed, run, params });
+    await writeFileAtomic(
+      join(runDir, CONFIG_FILE),
+      new TextEncoder().encode(`${JSON.stringify(resolved, null, 2)}\n`),
+    );
     process.on('SIGINT', onSigint);
     const started = performance.now();
     const outcome = await run.run();
@@ -376,7 +503,9 @@ function summarize(
     `  data       ${config.dataset}: ${data.train.length} train${data.val ? ` / ${data.val.length} validation` : ''} / ` +
       `${data.test.length} test images, ${data.classNames.length} classes (chance ${percent(chance)})`,
   );
-  out(`  training   ${config.epochs} epoch(s), ${formatDuration(c.seconds)} wall time on ${c.backend}`);
+  const epochs = outcome.stopped ? `${outcome.stopped.epoch} of ${config.epochs}` : `${config.epochs}`;
+  out(`  training   ${epochs} epoch(s), ${formatDuration(c.seconds)} wall time on ${c.backend}`);
+  if (outcome.stopped) out(`  stopped    after epoch ${outcome.stopped.epoch}: ${outcome.stopped.reason}`);
   if (outcome.best) {
     const source = data.val ? 'validation' : 'test';
     out(`  best       epoch ${outcome.best.epoch}: ${source} top-1 ${percent(outcome.best.top1)}`);
@@ -392,7 +521,8 @@ function summarize(
     );
   }
   out(
-    `  files      ${join(runDir, BEST_FILE)}, ${join(runDir, CHECKPOINT_FILE)}, ${join(runDir, 'metrics.jsonl')}`,
+    `  files      ${join(runDir, BEST_FILE)}, ${join(runDir, CHECKPOINT_FILE)}, ${join(runDir, CONFIG_FILE)}, ` +
+      `${join(runDir, 'metrics.jsonl')}, ${join(runDir, 'metrics.csv')}`,
   );
   out(
     `  next       rla best ${runDir}  |  rla plot ${runDir}  |  rla eval --weights ${join(runDir, BEST_FILE)}`,

@@ -222,10 +222,17 @@ function convFilterGradient(
   const g = geometry.group;
   const [kh, kw] = kernel;
   const taps = kh * kw;
+  const k = n * ho * wo;
+  const inPerGroup = inChannels / g;
+  const outPerGroup = outChannels / g;
+  // Ungrouped: the columns are built channel-major ([T*I, N, Ho, Wo], the product's operand as it is) by moving
+  // X's channel axis first once, before the taps multiply its size by T: no transpose of the T-fold im2col.
+  const channelMajor = g === 1;
+  const source = channelMajor ? b.node('Transpose', [x], { perm: ints([1, 0, 2, 3]) }) : x;
   const padded = pads.some((p) => p !== 0)
-    ? b.node('Pad', [x, b.int64Values([0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]])])
-    : x;
-  const paddedShape = [n, inChannels, xShape[2] + pads[0] + pads[2], xShape[3] + pads[1] + pads[3]];
+    ? b.node('Pad', [source, b.int64Values([0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]])])
+    : source;
+  const paddedShape = [xShape[2] + pads[0] + pads[2], xShape[3] + pads[1] + pads[3]];
   const tapValues: Value[] = [];
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
@@ -236,8 +243,8 @@ function convFilterGradient(
       const whole =
         top === 0 &&
         left === 0 &&
-        bottom === paddedShape[2] &&
-        right === paddedShape[3] &&
+        bottom === paddedShape[0] &&
+        right === paddedShape[1] &&
         strides.every((s) => s === 1);
       tapValues.push(
         whole
@@ -253,21 +260,16 @@ function convFilterGradient(
     }
   }
   // Channel index of the stacked taps: tap * I + i.
-  const columns = taps === 1 ? tapValues[0] : b.node('Concat', tapValues, { axis: int(1) });
-  const k = n * ho * wo;
-  const inPerGroup = inChannels / g;
-  const outPerGroup = outChannels / g;
+  const stackAxis = channelMajor ? 0 : 1;
+  const columns = taps === 1 ? tapValues[0] : b.node('Concat', tapValues, { axis: int(stackAxis) });
   let flat: Value;
-  if (g === 1) {
-    // Channel-major [C, N*H*W] views of both operands: moving the channel axis first copies whole H*W rows.
+  if (channelMajor) {
+    // dY channel-major too, [O, N*Ho*Wo]: moving the channel axis first copies whole Ho*Wo rows.
     const dyT = b.node('Reshape', [
       b.node('Transpose', [dy], { perm: ints([1, 0, 2, 3]) }),
       b.int64Values([outChannels, k]),
     ]);
-    const colT = b.node('Reshape', [
-      b.node('Transpose', [columns], { perm: ints([1, 0, 2, 3]) }),
-      b.int64Values([taps * inChannels, k]),
-    ]);
+    const colT = b.node('Reshape', [columns, b.int64Values([taps * inChannels, k])]);
     flat = b.node('Gemm', [dyT, colT], { transB: int(1) }); // [O, T*I]
   } else {
     const dyG = b.node('Reshape', [

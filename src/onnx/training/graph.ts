@@ -30,6 +30,11 @@ export interface TrainingGraphOptions {
   height: number;
   width: number;
   sgd: SgdHyperParameters;
+  /**
+   * Also output every gradient (`<key>:grad`: tests, gradient checks). Off by default: ONNX Runtime computes every
+   * graph output whether fetched or not, and an output's memory cannot be reused within the step.
+   */
+  gradientOutputs?: boolean;
 }
 
 /** Names of a training graph's fixed inputs and outputs. */
@@ -112,8 +117,7 @@ export function finishTrainingGraph(
     for (const p of parameters) {
       const size = [p.dims.reduce((a, c) => a * c, 1)];
       const gradient = gradients.get(p.name) as Value;
-      // Also an output, fetched only when asked (tests, gradient checks): ONNX Runtime copies only fetched ones.
-      b.output(gradient, gradName(p.name), p.dims);
+      if (options.gradientOutputs) b.output(gradient, gradName(p.name), p.dims);
       const weight = b.node('Reshape', [p.name, flat]);
       let g = b.node('Reshape', [gradient, flat]);
       if (weightDecay !== 0) g = b.node('Add', [g, b.node('Mul', [weight, scalar(weightDecay)])]);
