@@ -16,6 +16,12 @@ export function reduceMean(b: OnnxBuilder, x: Value, axes: number[], keepdims = 
   return b.node('ReduceMean', [x], { axes: ints(axes), keepdims: int(keepdims ? 1 : 0) });
 }
 
+/** ReduceSumSquare over `axes` keeping them (axes as attribute before opset 18, as an input from 18 on). */
+function reduceSumSquare(b: OnnxBuilder, x: Value, axes: number[]): Value {
+  if (b.options.opset >= 18) return b.node('ReduceSumSquare', [x, b.int64Values(axes)], { keepdims: int(1) });
+  return b.node('ReduceSumSquare', [x], { axes: ints(axes), keepdims: int(1) });
+}
+
 /** ReduceSum over `axes` (axes as an input, opset >= 13). */
 export function reduceSum(b: OnnxBuilder, x: Value, axes: number[], keepdims = true): Value {
   return b.node('ReduceSum', [x, b.int64Values(axes)], { keepdims: int(keepdims ? 1 : 0) });
@@ -70,7 +76,8 @@ export function batchNormTraining(b: OnnxBuilder, x: Value, bn: BatchNorm2d, v: 
       count = valuesPerChannel(b, x, c);
       const mean = reduceMean(b, x, axes);
       centred = b.node('Sub', [x, mean]);
-      const variance = reduceMean(b, b.node('Mul', [centred, centred]), axes);
+      // One pass over xc (no full-size xc * xc); the region's closed-form gradient needs no rule for it.
+      const variance = b.node('Div', [reduceSumSquare(b, centred, axes), count]);
       inv = b.node('Reciprocal', [b.node('Sqrt', [b.node('Add', [variance, b.floatValues([bn.eps], [])])])]);
       const batchMean = b.node('Reshape', [mean, flat]);
       const batchVar = b.node('Reshape', [variance, flat]);
