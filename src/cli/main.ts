@@ -10,6 +10,7 @@ import { plotCommand } from './commands/plot.js';
 import { predictCommand } from './commands/predict.js';
 import { quantizeCommand } from './commands/quantize.js';
 import { runCommand } from './commands/run.js';
+import { studyCommand } from './commands/study.js';
 import { trainCommand } from './commands/train.js';
 
 type Command = (argv: string[], out: (line: string) => void) => Promise<number>;
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   predict: { run: predictCommand, summary: 'top-5 classes with probabilities for images' },
   plot: { run: plotCommand, summary: 'accuracy and loss curves (SVG) of a training run' },
   best: { run: bestCommand, summary: "a training run's best epoch and its top-1/top-5" },
+  study: { run: studyCommand, summary: 'models x k x seeds with one recipe: a resumable comparison table' },
 };
 
 /**

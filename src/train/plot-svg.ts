@@ -24,7 +24,8 @@ export interface ChartOptions {
   height?: number;
 }
 
-function escapeXml(text: string): string {
+/** Text safe inside SVG elements and attribute values. */
+export function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 

@@ -60,7 +60,8 @@ ${Object.entries(RECIPES)
   --backend B            auto | wasm | cpu | tensorflow (TF.js engine, and the model the run keeps)
 Ctrl-C stops after the current batch and saves a checkpoint; a NaN/Inf loss stops without overwriting it.`;
 
-const OPTIONS: OptionSpec = {
+/** The options of `rla train` (`rla study` takes the same recipe options). */
+export const OPTIONS: OptionSpec = {
   recipe: { type: 'string' },
   ...MODEL_OPTIONS,
   dataset: { type: 'string' },
@@ -109,7 +110,7 @@ const RESUME_OPTIONS = new Set([
 ]);
 
 /** The engine --engine names; undefined lets the run choose (see `defaultEngine`). */
-function engineFrom(values: Record<string, unknown>): TrainingEngine | undefined {
+export function engineFrom(values: Record<string, unknown>): TrainingEngine | undefined {
   if (values.engine === undefined) return undefined;
   const engine = String(values.engine) as TrainingEngine;
   if (!TRAINING_ENGINES.includes(engine)) {
@@ -171,7 +172,7 @@ function scheduleFrom(values: Record<string, unknown>, base: ScheduleSpec): Sche
 }
 
 /** The run's config: defaults < recipe < options. */
-function configFrom(values: Record<string, unknown>): TrainConfig {
+export function configFrom(values: Record<string, unknown>): TrainConfig {
   const recipe = values.recipe === undefined ? 'demo' : String(values.recipe);
   if (!RECIPES[recipe]) throw new UsageError(`--recipe ${recipe}: choose one of ${RECIPE_NAMES.join(', ')}`);
   const base = resolveConfig(DEFAULT_CONFIG, recipe, {});
@@ -226,7 +227,7 @@ function defaultRunDir(values: Record<string, unknown>): string {
 }
 
 /** Where progress goes: the live terminal, or `out` line by line (pipes, tests). */
-function progressStream(out: (line: string) => void): ProgressStream {
+export function progressStream(out: (line: string) => void): ProgressStream {
   if (process.stdout.isTTY) return process.stdout;
   return { isTTY: false, write: (text: string) => out(text.replace(/\n$/, '')) };
 }
