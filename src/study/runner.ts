@@ -13,10 +13,11 @@ import type { BackendChoice } from '../engine/backend.js';
 import type { ModelOptions } from '../models/registry.js';
 import { epochHistory, lastTest, readMetrics } from '../train/metrics-log.js';
 import type { TrainingEngine } from '../train/ort-step.js';
-import type { ProgressReporter } from '../train/progress.js';
+import { formatDuration, type ProgressReporter } from '../train/progress.js';
 import { openTrainingRun } from '../train/run.js';
 import { CHECKPOINT_FILE } from '../train/trainer.js';
 import { readTrainingCheckpoint, type TrainingCheckpoint } from '../train/training-checkpoint.js';
+import { percent } from '../util/format.js';
 import { writeFileAtomic } from '../weights/files-node.js';
 import type { StudyCell } from './grid.js';
 
@@ -214,8 +215,8 @@ export async function runStudy(o: StudyRunOptions): Promise<StudyOutcome> {
     await writeFileAtomic(resultPath, new TextEncoder().encode(`${JSON.stringify(result, null, 2)}\n`));
     results.push(result);
     o.log(
-      `cell ${index + 1}/${o.cells.length}: ${cell.id} done: test top-1 ${(100 * result.top1).toFixed(2)}% ` +
-        `top-5 ${(100 * result.top5).toFixed(2)}%, ${result.imagesPerSecond.toFixed(1)} img/s, ${result.wallSeconds.toFixed(0)} s`,
+      `cell ${index + 1}/${o.cells.length}: ${cell.id} done: test top-1 ${percent(result.top1)} ` +
+        `top-5 ${percent(result.top5)}, ${result.imagesPerSecond.toFixed(1)} img/s, ${formatDuration(result.wallSeconds)}`,
     );
     await o.onResults?.(results);
   }

@@ -69,9 +69,12 @@ export function parseStudyModel(text: string): StudyModel {
 }
 
 function integerList(name: string, text: string, min: number): number[] {
-  const list = text.split(',').map((part) => integerOption(name, part.trim(), { min }) as number);
-  if (list.length === 0) throw new UsageError(`--${name} needs at least one value`);
-  return list;
+  const parts = text.split(',').map((part) => part.trim());
+  // Number('') is 0: an empty item would silently become seed 0.
+  if (parts.some((part) => part.length === 0)) {
+    throw new UsageError(`--${name} ${text}: expected comma-separated integers`);
+  }
+  return parts.map((part) => integerOption(name, part, { min }) as number);
 }
 
 /** Rewrites the table and chart from the results so far. */
