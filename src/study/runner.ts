@@ -90,11 +90,22 @@ function differingKeys(stored: object, wanted: object): string[] {
   );
 }
 
+/**
+ * Settings that do not change what a run computes (where the data lives, decode threads, how often it
+ * checkpoints): a study may continue with other values, as `rla train --resume` accepts them.
+ */
+const NEUTRAL_SETTINGS = ['data', 'dataWorkers', 'saveEvery'];
+
+function withoutNeutral(config: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(config).filter(([key]) => !NEUTRAL_SETTINGS.includes(key)));
+}
+
 function checkSameConfig(cell: StudyCell, stored: object, where: string): void {
-  if (isDeepStrictEqual(stored, cell.config)) return;
+  const [a, b] = [withoutNeutral(stored), withoutNeutral(cell.config)];
+  if (isDeepStrictEqual(a, b)) return;
   throw new StudyMismatchError(
     `${where} was made with another config than this study's cell ${cell.id} ` +
-      `(differs in: ${differingKeys(stored, cell.config).join(', ')}); use another --out for another recipe`,
+      `(differs in: ${differingKeys(a, b).join(', ')}); use another --out for another recipe`,
   );
 }
 
