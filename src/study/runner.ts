@@ -120,8 +120,8 @@ async function readResult(path: string): Promise<CellResult | null> {
   }
 }
 
-/** Test accuracy and training speed of a finished run, from its metrics log. */
-async function runNumbers(
+/** Test accuracy and training speed of a finished run, from its metrics log (the last record of each epoch). */
+export async function runNumbers(
   runDir: string,
   cell: StudyCell,
 ): Promise<{ top1: number; top5: number; trainSeconds: number; imagesPerSecond: number }> {

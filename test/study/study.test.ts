@@ -3,11 +3,14 @@
  * mean/std and Welch's t against hand-computed values, the markdown table's format and the chart's marks.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseStudyModel } from '../../src/cli/commands/study.js';
 import { expandGrid, type StudyGrid } from '../../src/study/grid.js';
 import { studyChartSvg } from '../../src/study/plot-svg.js';
-import type { CellResult } from '../../src/study/runner.js';
+import { type CellResult, runNumbers } from '../../src/study/runner.js';
 import { meanStd, studyMarkdown, summarizeStudy, welch } from '../../src/study/table.js';
 import { DEFAULT_CONFIG } from '../../src/train/config.js';
 
@@ -200,5 +203,76 @@ describe('study statistics and table', () => {
     assert.equal(svg.match(/<rect x="[^"]*" y="[^"]*" width="8" height="8"/g)?.length, 2);
     assert.match(svg, /study &#60;1&#62;/);
     assert.match(svg, />k = 8</);
+  });
+});
+
+describe("a cell's numbers from its metrics log", () => {
+  const epoch = (n: number, valTop1: number, seconds: number, ips: number) => ({
+    event: 'epoch',
+    epoch: n,
+    lr: 0.1,
+    lr_last: 0.1,
+    train_loss: 1,
+    train_top1: 0.5,
+    train_top5: 0.9,
+    val_loss: 1,
+    val_top1: valTop1,
+    val_top5: valTop1 + 0.1,
+    best: true,
+    seconds,
+    images_per_second: ips,
+  });
+  const cell = (valSize: number) =>
+    expandGrid(
+      { models: [{ label: 'R', model: 'resnet50', options: {} }], seeds: [0], rlaChannels: [] },
+      (model, options, seed) => ({
+        ...DEFAULT_CONFIG,
+        model,
+        modelOptions: options,
+        seed,
+        epochs: 2,
+        valSize,
+      }),
+    )[0] as Parameters<typeof runNumbers>[1];
+
+  it('without a validation split: the last epoch (its last record), not the best; speed over every epoch', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rla-study-metrics-'));
+    try {
+      // Epoch 2 was repeated after a resume from an older checkpoint: its last record counts.
+      const records = [epoch(1, 0.8, 10, 100), epoch(2, 0.6, 30, 50), epoch(2, 0.7, 20, 150)];
+      writeFileSync(join(dir, 'metrics.jsonl'), records.map((r) => JSON.stringify(r)).join('\n'));
+      const n = await runNumbers(dir, cell(0));
+      assert.equal(n.top1, 0.7);
+      assert.ok(Math.abs(n.top5 - 0.8) < 1e-12);
+      assert.equal(n.trainSeconds, 30);
+      assert.equal(n.imagesPerSecond, (10 * 100 + 20 * 150) / 30);
+      await assert.rejects(
+        runNumbers(dir, { ...cell(0), config: { ...cell(0).config, epochs: 3 } }),
+        /no record of epoch 3/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with a validation split: the test record of the best-validation weights', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rla-study-metrics-'));
+    try {
+      const test = { event: 'test', epoch: 1, loss: 1, top1: 0.75, top5: 0.97, count: 100 };
+      const records = [epoch(1, 0.8, 10, 100), epoch(2, 0.6, 10, 100), test];
+      writeFileSync(join(dir, 'metrics.jsonl'), records.map((r) => JSON.stringify(r)).join('\n'));
+      const n = await runNumbers(dir, cell(500));
+      assert.deepEqual([n.top1, n.top5], [0.75, 0.97]);
+      writeFileSync(
+        join(dir, 'metrics.jsonl'),
+        records
+          .slice(0, 2)
+          .map((r) => JSON.stringify(r))
+          .join('\n'),
+      );
+      await assert.rejects(runNumbers(dir, cell(500)), /no test result/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
