@@ -164,6 +164,32 @@ describe('rla study', () => {
     assert.match(again.text, /\| RLA \| 4 \| /);
   });
 
+  it('usage errors name the option at fault (exit 2, nothing trained)', async () => {
+    const errors: string[] = [];
+    const consoleError = console.error;
+    console.error = (line: string) => errors.push(line);
+    const out = join(root, 'usage');
+    try {
+      assert.equal((await rla('study', '--out', out)).code, 2);
+      assert.equal((await rla('study', '--model', 'resnet50')).code, 2);
+      assert.equal((await rla('study', '--out', out, '--model', 'resnet50', '--seeds', '0,,1')).code, 2);
+      assert.equal((await rla('study', '--out', out, '--model', 'resnet5')).code, 2);
+      const twice = ['--model', 'rla_resnet50{"rlaChannel":4}', '--rla-channels', '8'];
+      assert.equal((await rla('study', '--out', out, ...twice)).code, 2);
+      assert.equal((await rla('study', '--out', out, '--model', 'resnet50', '--lr=-1')).code, 2);
+    } finally {
+      console.error = consoleError;
+    }
+    const text = errors.join('\n');
+    assert.match(text, /at least one --model is required/);
+    assert.match(text, /--out DIR is required/);
+    assert.match(text, /--seeds 0,,1: expected comma-separated integers/);
+    assert.match(text, /unknown model "resnet5"; did you mean resnet50/);
+    assert.match(text, /rla_resnet50: rlaChannel is set in its options and by the grid's k values/);
+    assert.match(text, /lr must be > 0, got -1/);
+    assert.equal(existsSync(out), false);
+  });
+
   it('refuses to continue a study with another recipe, naming the cell and the setting', async () => {
     const errors: string[] = [];
     const consoleError = console.error;
