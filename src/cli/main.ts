@@ -16,6 +16,7 @@ import { plotCommand } from './commands/plot.js';
 import { predictCommand } from './commands/predict.js';
 import { quantizeCommand } from './commands/quantize.js';
 import { runCommand } from './commands/run.js';
+import { studyCommand } from './commands/study.js';
 import { trainCommand } from './commands/train.js';
 import { visualizeCommand } from './commands/visualize.js';
 
@@ -52,6 +53,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
     run: visualizeCommand,
     summary: 'PNGs of h, mean |x| and Grad-CAM on an image; DenseNet shared-weight norms by lag',
   },
+  study: { run: studyCommand, summary: 'models x k x seeds with one recipe: a resumable comparison table' },
 };
 
 /**

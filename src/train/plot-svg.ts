@@ -4,7 +4,8 @@
  */
 import { type ChartSpec, chartLayout } from './chart-layout.js';
 
-function escapeXml(text: string): string {
+/** Text safe inside SVG elements and attribute values. */
+export function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 

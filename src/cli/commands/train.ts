@@ -90,7 +90,8 @@ ${Object.entries(RECIPES)
 Progress goes to stderr, results to stdout. Ctrl-C stops after the current batch and saves a checkpoint; a
 NaN/Inf loss stops without overwriting it.`;
 
-const OPTIONS: OptionSpec = {
+/** The options of `rla train` (`rla study` takes the same recipe options). */
+export const OPTIONS: OptionSpec = {
   recipe: { type: 'string' },
   ...MODEL_OPTIONS,
   dataset: { type: 'string' },
@@ -155,7 +156,7 @@ const RESUME_OPTIONS = new Set([
 ]);
 
 /** The engine --engine names; undefined lets the run choose (see `defaultEngine`). */
-function engineFrom(values: Record<string, unknown>): TrainingEngine | undefined {
+export function engineFrom(values: Record<string, unknown>): TrainingEngine | undefined {
   if (values.engine === undefined) return undefined;
   const engine = String(values.engine) as TrainingEngine;
   if (!TRAINING_ENGINES.includes(engine)) {
@@ -273,7 +274,7 @@ function plateauFrom(values: Record<string, unknown>): ReduceLrOnPlateauOptions 
 }
 
 /** The run's config: defaults < recipe < options. */
-function configFrom(values: Record<string, unknown>): TrainConfig {
+export function configFrom(values: Record<string, unknown>): TrainConfig {
   const recipe = values.recipe === undefined ? 'demo' : String(values.recipe);
   if (!RECIPES[recipe]) throw new UsageError(`--recipe ${recipe}: choose one of ${RECIPE_NAMES.join(', ')}`);
   const base = resolveConfig(DEFAULT_CONFIG, recipe, {});
@@ -330,7 +331,7 @@ function defaultRunDir(values: Record<string, unknown>): string {
 }
 
 /** Progress on stderr (a live bar on a terminal, plain lines in pipes); epoch summaries go to `out` (stdout). */
-function progressReporter(out: (line: string) => void): ProgressReporter {
+export function progressReporter(out: (line: string) => void): ProgressReporter {
   const stream: ProgressStream = process.stderr;
   return new ProgressReporter(stream, out);
 }
