@@ -20,7 +20,7 @@ import { type DetectorConfig, validateDetectorConfig } from './config.js';
 import { FPN } from './fpn.js';
 import { FCNMaskHead } from './mask-head.js';
 import { pasteMask } from './mask-paste.js';
-import { prepareImage } from './preprocess.js';
+import { type PreparedImage, prepareImage } from './preprocess.js';
 import { RetinaHead, retinaCandidates } from './retina-head.js';
 import { extractRoiFeatures, type FeatureMap } from './roi-align.js';
 import { RPNHead, selectProposals, sigmoid } from './rpn.js';
@@ -28,6 +28,28 @@ import type { BinaryMask, Detection, Detector } from './types.js';
 
 /** Receives named intermediates of one image (NHWC tensors' data, or flat arrays) for parity tests. */
 export type DetectionSink = (name: string, data: Float32Array | Int32Array, shape: number[]) => void;
+
+/** One pyramid level's dense head outputs, NHWC data: logits [1, H, W, A * classes], deltas [1, H, W, 4A]. */
+export interface HeadOutput {
+  logits: Float32Array;
+  deltas: Float32Array;
+  clsShape: number[];
+  regShape: number[];
+}
+
+/** The dense part's results for one image: every pyramid level and its head outputs. */
+export interface DenseOutputs {
+  maps: FeatureMap[];
+  heads: HeadOutput[];
+}
+
+/** Another engine for the dense part (backbone, FPN, dense head): ONNX Runtime, see ort-engine.ts. */
+export interface DenseEngine {
+  readonly name: string;
+  /** The prepared image (NHWC [1, H, W, 3], padded) -> the dense outputs; the caller disposes the input. */
+  run(input: tf.Tensor4D): Promise<DenseOutputs>;
+  release(): Promise<void>;
+}
 
 /** Detections of one image in original-image pixels, with masks for Mask R-CNN. */
 export interface DetectorOutput extends RawDetections {
@@ -142,8 +164,29 @@ export class RLADetector extends Module implements Detector {
     return this;
   }
 
+  /**
+   * Runs the dense part (backbone, FPN, dense head) on `engine` from now on (the ONNX Runtime one of
+   * ort-engine.ts), or on TF.js again with null. The previous engine is released.
+   */
+  setDenseEngine(engine: DenseEngine | null): void {
+    void this.denseEngine?.release();
+    this.denseEngine = engine;
+  }
+
+  /** Which engine runs the dense part: 'tfjs' or the dense engine's name ('ort'). */
+  get engine(): string {
+    return this.denseEngine?.name ?? 'tfjs';
+  }
+
+  private denseEngine: DenseEngine | null = null;
+
+  override dispose(): void {
+    this.setDenseEngine(null);
+    super.dispose();
+  }
+
   async detect(image: RawImage): Promise<Detection[]> {
-    const output = this.run(image);
+    const output = await this.runAsync(image);
     return Array.from(output.scores, (score, i) => {
       const label = output.labels[i];
       const b = output.boxes.subarray(4 * i, 4 * i + 4);
@@ -158,68 +201,91 @@ export class RLADetector extends Module implements Detector {
     });
   }
 
-  /** Preprocesses one image and runs the whole detector; `sink` receives the intermediates. */
+  /** Preprocesses one image and runs the whole detector on TF.js; `sink` receives the intermediates. */
   run(image: RawImage, sink?: DetectionSink): DetectorOutput {
     const prepared = prepareImage(image, this.config);
-    const levels = tf.tidy(() =>
-      this.neck.forward(this.backbone.forwardStages(prepared.input).map((s) => s.x)),
-    );
-    prepared.input.dispose();
+    let dense: DenseOutputs;
+    try {
+      dense = this.denseTfjs(prepared.input);
+    } finally {
+      prepared.input.dispose();
+    }
+    return this.postProcess(dense, prepared, sink);
+  }
+
+  /** `run` with the dense part on the engine set by `setDenseEngine` (TF.js when none). */
+  async runAsync(image: RawImage, sink?: DetectionSink): Promise<DetectorOutput> {
+    if (!this.denseEngine) return this.run(image, sink);
+    const prepared = prepareImage(image, this.config);
+    let dense: DenseOutputs;
+    try {
+      dense = await this.denseEngine.run(prepared.input);
+    } finally {
+      prepared.input.dispose();
+    }
+    return this.postProcess(dense, prepared, sink);
+  }
+
+  /** Backbone, FPN and dense head on TF.js, read back as NHWC data. */
+  private denseTfjs(input: tf.Tensor4D): DenseOutputs {
+    const levels = tf.tidy(() => this.neck.forward(this.backbone.forwardStages(input).map((s) => s.x)));
     try {
       const maps = levels.map((level) => featureMap(level));
-      for (const [i, map] of maps.entries())
-        sink?.(`neck.${i}`, map.data, [1, map.height, map.width, map.channels]);
-      const { imageShape, scaleFactor, originalShape } = prepared;
-      if (this.bbox_head) {
-        const retina = this.config.retina!;
-        const heads = this.headOutputs(this.bbox_head.forward(levels), 'retina', sink);
-        const anchors = levelAnchors(
-          retina.anchors,
-          maps.map((m) => [m.height, m.width]),
-        );
-        const { boxes, scores } = retinaCandidates(
-          heads,
-          anchors,
-          this.config.numClasses,
-          retina,
-          imageShape,
-        );
-        return {
-          ...multiclassNms(rescale(boxes, scaleFactor), scores, this.config.numClasses, retina.test),
-          masks: null,
+      const head = this.bbox_head ?? this.rpn_head!;
+      const heads = head.forward(levels).map(({ cls, reg }) => {
+        const output: HeadOutput = {
+          logits: cls.dataSync() as Float32Array,
+          deltas: reg.dataSync() as Float32Array,
+          clsShape: cls.shape,
+          regShape: reg.shape,
         };
-      }
-      const rpn = this.config.rpn!;
-      const heads = this.headOutputs(this.rpn_head!.forward(levels), 'rpn', sink);
-      const anchors = levelAnchors(
-        rpn.anchors,
-        maps.map((m) => [m.height, m.width]),
-      );
-      const proposals = selectProposals(heads, anchors, rpn, imageShape);
-      sink?.('rpn.proposals', withScores(proposals.boxes, proposals.scores), [proposals.scores.length, 5]);
-      const detections = this.detectBoxes(maps, proposals.boxes, imageShape, scaleFactor, sink);
-      const masks = this.roi_head!.mask_head
-        ? this.segment(maps, detections, scaleFactor, originalShape, sink)
-        : null;
-      return { ...detections, masks };
+        tf.dispose([cls, reg]);
+        return output;
+      });
+      return { maps, heads };
     } finally {
       tf.dispose(levels);
     }
   }
 
-  private headOutputs(
-    outputs: Array<{ cls: tf.Tensor4D; reg: tf.Tensor4D }>,
-    prefix: string,
+  /** Everything after the dense part: proposals, RoI heads, NMS, masks (or RetinaNet's candidates and NMS). */
+  private postProcess(
+    { maps, heads }: DenseOutputs,
+    prepared: Omit<PreparedImage, 'input'>,
     sink?: DetectionSink,
-  ): Array<{ logits: Float32Array; deltas: Float32Array }> {
-    return outputs.map(({ cls, reg }, level) => {
-      const logits = cls.dataSync() as Float32Array;
-      const deltas = reg.dataSync() as Float32Array;
-      sink?.(`${prefix}.cls.${level}`, logits, cls.shape);
-      sink?.(`${prefix}.reg.${level}`, deltas, reg.shape);
-      tf.dispose([cls, reg]);
-      return { logits, deltas };
-    });
+  ): DetectorOutput {
+    for (const [i, map] of maps.entries())
+      sink?.(`neck.${i}`, map.data, [1, map.height, map.width, map.channels]);
+    const prefix = this.bbox_head ? 'retina' : 'rpn';
+    for (const [level, head] of heads.entries()) {
+      sink?.(`${prefix}.cls.${level}`, head.logits, head.clsShape);
+      sink?.(`${prefix}.reg.${level}`, head.deltas, head.regShape);
+    }
+    const { imageShape, scaleFactor, originalShape } = prepared;
+    if (this.bbox_head) {
+      const retina = this.config.retina!;
+      const anchors = levelAnchors(
+        retina.anchors,
+        maps.map((m) => [m.height, m.width]),
+      );
+      const { boxes, scores } = retinaCandidates(heads, anchors, this.config.numClasses, retina, imageShape);
+      return {
+        ...multiclassNms(rescale(boxes, scaleFactor), scores, this.config.numClasses, retina.test),
+        masks: null,
+      };
+    }
+    const rpn = this.config.rpn!;
+    const anchors = levelAnchors(
+      rpn.anchors,
+      maps.map((m) => [m.height, m.width]),
+    );
+    const proposals = selectProposals(heads, anchors, rpn, imageShape);
+    sink?.('rpn.proposals', withScores(proposals.boxes, proposals.scores), [proposals.scores.length, 5]);
+    const detections = this.detectBoxes(maps, proposals.boxes, imageShape, scaleFactor, sink);
+    const masks = this.roi_head!.mask_head
+      ? this.segment(maps, detections, scaleFactor, originalShape, sink)
+      : null;
+    return { ...detections, masks };
   }
 
   /** Box head on the proposals, decoding, rescaling to the original image, multiclass NMS. */
