@@ -90,8 +90,8 @@ async function withEngine(detector: RLADetector, options: CreateDetectorOptions)
   if (engine === 'tfjs') return detector;
   try {
     if (engine !== 'ort') throw new Error(`unknown detector engine ${String(engine)}; choose tfjs or ort`);
-    const { createOrtDenseEngine } = await import('./ort-engine.js');
-    detector.setDenseEngine(await createOrtDenseEngine(detector, options.ort));
+    const { createOrtDetectorEngine } = await import('./ort-engine.js');
+    detector.setEngine(await createOrtDetectorEngine(detector, options.ort));
     return detector;
   } catch (error) {
     detector.dispose();

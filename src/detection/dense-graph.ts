@@ -30,34 +30,64 @@ const TRACE_SIZE: readonly [number, number] = [256, 320];
 /** Output names of pyramid level `i`. */
 export const denseOutputNames = (i: number) => ({ level: `neck.${i}`, cls: `cls.${i}`, reg: `reg.${i}` });
 
+/** A builder over `detector`'s modules (weights under their mmdet names, BatchNorm folded) and its tracer. */
+export function detectorTracer(
+  detector: RLADetector,
+  opset: number,
+  shape: { fixedSize: boolean; batch: number },
+): { b: OnnxBuilder; tracer: GraphTracer } {
+  const b = new OnnxBuilder({ opset, foldBatchNorm: true }, detector);
+  const tracer = new GraphTracer(b, { ...shape, primitives: PRIMITIVE_WRITERS });
+  tracer.writeConv = (x, conv, override) => conv2d(b, x, conv, null, override);
+  return { b, tracer };
+}
+
+/** Runs `record` (a forward pass of the detector's modules on symbolic tensors) into `tracer`'s graph. */
+export function traceForward<T>(tracer: GraphTracer, record: () => T): T {
+  return onTraceBackend(() => withKernelTracer(tracer, () => withTracer(tracer, record)));
+}
+
+/** The ModelProto bytes of a finished detector graph. */
+export function encodeDetectorGraph(
+  b: OnnxBuilder,
+  detector: RLADetector,
+  part: string,
+  docString: string,
+  opset: number,
+): Uint8Array {
+  return encodeModel({
+    irVersion: irVersionForOpset(opset),
+    opsetVersion: opset,
+    producerName: 'rla-net',
+    producerVersion: '0.1.0',
+    docString: `${detector.configName} ${docString}, traced by rla-net`,
+    graph: b.graph(`${detector.configName}.${part}`),
+    metadata: { 'rla.detector': detector.configName, 'rla.part': part, 'rla.layout': 'NHWC' },
+  });
+}
+
 /** The `.onnx` bytes of `detector`'s backbone, FPN and dense head (BatchNorm folded; opset default 17). */
 export function exportDenseGraph(detector: RLADetector, options: { opset?: number } = {}): Uint8Array {
   const opset = options.opset ?? DEFAULT_OPSET;
-  const b = new OnnxBuilder({ opset, foldBatchNorm: true }, detector);
+  const { b, tracer } = detectorTracer(detector, opset, { fixedSize: false, batch: 1 });
   const input = b.input(DENSE_INPUT, [1, 'height', 'width', 3]);
-  const tracer = new GraphTracer(b, { fixedSize: false, batch: 1, primitives: PRIMITIVE_WRITERS });
-  tracer.writeConv = (x, conv, override) => conv2d(b, x, conv, null, override);
   const head = detector.bbox_head ?? detector.rpn_head;
   if (!head) throw new Error(`${detector.configName}: the detector has no dense head`);
   const [height, width] = TRACE_SIZE;
-  const levels = onTraceBackend(() =>
-    withKernelTracer(tracer, () =>
-      withTracer(tracer, () => {
-        const x = tracer.tensor({ shape: [1, height, width, 3], layout: 'plain', value: input });
-        const stages = detector.backbone.forwardStages(x as tf.Tensor4D);
-        const pyramid = detector.neck.forward(stages.map((stage) => stage.x));
-        const outputs = head.forward(pyramid);
-        const syms = pyramid.map((level, i) => ({
-          level: tracer.symOf(level),
-          cls: tracer.symOf(outputs[i].cls),
-          reg: tracer.symOf(outputs[i].reg),
-        }));
-        tf.dispose([x, ...stages.flatMap((s) => (s.h ? [s.x, s.h] : [s.x])), ...pyramid]);
-        tf.dispose(outputs.flatMap(({ cls, reg }) => [cls, reg]));
-        return syms;
-      }),
-    ),
-  );
+  const levels = traceForward(tracer, () => {
+    const x = tracer.tensor({ shape: [1, height, width, 3], layout: 'plain', value: input });
+    const stages = detector.backbone.forwardStages(x as tf.Tensor4D);
+    const pyramid = detector.neck.forward(stages.map((stage) => stage.x));
+    const outputs = head.forward(pyramid);
+    const syms = pyramid.map((level, i) => ({
+      level: tracer.symOf(level),
+      cls: tracer.symOf(outputs[i].cls),
+      reg: tracer.symOf(outputs[i].reg),
+    }));
+    tf.dispose([x, ...stages.flatMap((s) => (s.h ? [s.x, s.h] : [s.x])), ...pyramid]);
+    tf.dispose(outputs.flatMap(({ cls, reg }) => [cls, reg]));
+    return syms;
+  });
   // 'plain' stores the logical NHWC order: the graph transposes, the post-processing reads rows as they are.
   levels.forEach((syms, i) => {
     const names = denseOutputNames(i);
@@ -65,17 +95,11 @@ export function exportDenseGraph(detector: RLADetector, options: { opset?: numbe
     b.output(tracer.value(syms.cls, 'plain'), names.cls, null);
     b.output(tracer.value(syms.reg, 'plain'), names.reg, null);
   });
-  return encodeModel({
-    irVersion: irVersionForOpset(opset),
-    opsetVersion: opset,
-    producerName: 'rla-net',
-    producerVersion: '0.1.0',
-    docString: `${detector.configName} backbone + FPN + dense head, traced by rla-net: input "${DENSE_INPUT}" NHWC [1, H, W, 3]`,
-    graph: b.graph(`${detector.configName}.dense`),
-    metadata: {
-      'rla.detector': detector.configName,
-      'rla.layout': 'NHWC',
-      'rla.levels': String(levels.length),
-    },
-  });
+  return encodeDetectorGraph(
+    b,
+    detector,
+    'dense',
+    `backbone + FPN + dense head: input "${DENSE_INPUT}" NHWC [1, H, W, 3]`,
+    opset,
+  );
 }

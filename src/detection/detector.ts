@@ -43,11 +43,24 @@ export interface DenseOutputs {
   heads: HeadOutput[];
 }
 
-/** Another engine for the dense part (backbone, FPN, dense head): ONNX Runtime, see ort-engine.ts. */
-export interface DenseEngine {
+/** Box head outputs of n RoIs: class logits [n, classes + 1] and deltas [n, classes * 4]. */
+export interface BoxHeadOutput {
+  logits: Float32Array;
+  deltas: Float32Array;
+}
+
+/**
+ * Another engine for the network parts of a detector (ONNX Runtime, see ort-engine.ts): the dense part
+ * (backbone, FPN, dense head) and, where it has them, the R-CNN box and mask heads; the rest runs in JS.
+ */
+export interface DetectorEngine {
   readonly name: string;
   /** The prepared image (NHWC [1, H, W, 3], padded) -> the dense outputs; the caller disposes the input. */
-  run(input: tf.Tensor4D): Promise<DenseOutputs>;
+  dense(input: tf.Tensor4D): Promise<DenseOutputs>;
+  /** RoI features [n, 7, 7, C] (NHWC data) -> the box head outputs. */
+  boxHead?(features: Float32Array, count: number): Promise<BoxHeadOutput>;
+  /** RoI features [k, 14, 14, C] -> mask logits [k, 28, 28, classes] (NHWC data). */
+  maskHead?(features: Float32Array, count: number): Promise<Float32Array>;
   release(): Promise<void>;
 }
 
@@ -165,28 +178,28 @@ export class RLADetector extends Module implements Detector {
   }
 
   /**
-   * Runs the dense part (backbone, FPN, dense head) on `engine` from now on (the ONNX Runtime one of
-   * ort-engine.ts), or on TF.js again with null. The previous engine is released.
+   * Runs the network parts (backbone, FPN, dense head; box / mask heads where the engine has them) on `engine`
+   * from now on (the ONNX Runtime one of ort-engine.ts), or on TF.js again with null. Releases the previous one.
    */
-  setDenseEngine(engine: DenseEngine | null): void {
-    void this.denseEngine?.release();
-    this.denseEngine = engine;
+  setEngine(engine: DetectorEngine | null): void {
+    void this.networkEngine?.release();
+    this.networkEngine = engine;
   }
 
-  /** Which engine runs the dense part: 'tfjs' or the dense engine's name ('ort'). */
+  /** Which engine runs the network parts: 'tfjs' or the engine's name ('ort'). */
   get engine(): string {
-    return this.denseEngine?.name ?? 'tfjs';
+    return this.networkEngine?.name ?? 'tfjs';
   }
 
-  private denseEngine: DenseEngine | null = null;
+  private networkEngine: DetectorEngine | null = null;
 
   override dispose(): void {
-    this.setDenseEngine(null);
+    this.setEngine(null);
     super.dispose();
   }
 
   async detect(image: RawImage): Promise<Detection[]> {
-    const output = await this.runAsync(image);
+    const output = await this.run(image);
     return Array.from(output.scores, (score, i) => {
       const label = output.labels[i];
       const b = output.boxes.subarray(4 * i, 4 * i + 4);
@@ -201,25 +214,17 @@ export class RLADetector extends Module implements Detector {
     });
   }
 
-  /** Preprocesses one image and runs the whole detector on TF.js; `sink` receives the intermediates. */
-  run(image: RawImage, sink?: DetectionSink): DetectorOutput {
+  /**
+   * Preprocesses one image and runs the whole detector (network parts on the engine set by `setEngine`, TF.js
+   * by default); `sink` receives the intermediates.
+   */
+  async run(image: RawImage, sink?: DetectionSink): Promise<DetectorOutput> {
     const prepared = prepareImage(image, this.config);
     let dense: DenseOutputs;
     try {
-      dense = this.denseTfjs(prepared.input);
-    } finally {
-      prepared.input.dispose();
-    }
-    return this.postProcess(dense, prepared, sink);
-  }
-
-  /** `run` with the dense part on the engine set by `setDenseEngine` (TF.js when none). */
-  async runAsync(image: RawImage, sink?: DetectionSink): Promise<DetectorOutput> {
-    if (!this.denseEngine) return this.run(image, sink);
-    const prepared = prepareImage(image, this.config);
-    let dense: DenseOutputs;
-    try {
-      dense = await this.denseEngine.run(prepared.input);
+      dense = this.networkEngine
+        ? await this.networkEngine.dense(prepared.input)
+        : this.denseTfjs(prepared.input);
     } finally {
       prepared.input.dispose();
     }
@@ -249,11 +254,11 @@ export class RLADetector extends Module implements Detector {
   }
 
   /** Everything after the dense part: proposals, RoI heads, NMS, masks (or RetinaNet's candidates and NMS). */
-  private postProcess(
+  private async postProcess(
     { maps, heads }: DenseOutputs,
     prepared: Omit<PreparedImage, 'input'>,
     sink?: DetectionSink,
-  ): DetectorOutput {
+  ): Promise<DetectorOutput> {
     for (const [i, map] of maps.entries())
       sink?.(`neck.${i}`, map.data, [1, map.height, map.width, map.channels]);
     const prefix = this.bbox_head ? 'retina' : 'rpn';
@@ -281,21 +286,21 @@ export class RLADetector extends Module implements Detector {
     );
     const proposals = selectProposals(heads, anchors, rpn, imageShape);
     sink?.('rpn.proposals', withScores(proposals.boxes, proposals.scores), [proposals.scores.length, 5]);
-    const detections = this.detectBoxes(maps, proposals.boxes, imageShape, scaleFactor, sink);
+    const detections = await this.detectBoxes(maps, proposals.boxes, imageShape, scaleFactor, sink);
     const masks = this.roi_head!.mask_head
-      ? this.segment(maps, detections, scaleFactor, originalShape, sink)
+      ? await this.segment(maps, detections, scaleFactor, originalShape, sink)
       : null;
     return { ...detections, masks };
   }
 
   /** Box head on the proposals, decoding, rescaling to the original image, multiclass NMS. */
-  private detectBoxes(
+  private async detectBoxes(
     maps: FeatureMap[],
     proposals: Float32Array,
     imageShape: [number, number],
     scaleFactor: readonly number[],
     sink?: DetectionSink,
-  ): RawDetections {
+  ): Promise<RawDetections> {
     const roi = this.config.roi!;
     const numClasses = this.config.numClasses;
     const n = proposals.length / 4;
@@ -310,12 +315,12 @@ export class RLADetector extends Module implements Detector {
     );
     sink?.('roi.levels', levels, [n]);
     sink?.('roi.feats', features, [n, 7, 7, channels]);
-    const outputs = tf.tidy(() => {
-      const { cls, reg } = this.roi_head!.bbox_head.forward(tf.tensor4d(features, [n, 7, 7, channels]));
-      return [cls, tf.softmax(cls), reg];
-    });
-    const [logits, probabilities, deltas] = outputs.map((t) => t.dataSync() as Float32Array);
-    tf.dispose(outputs);
+    const { logits, deltas } = this.networkEngine?.boxHead
+      ? await this.networkEngine.boxHead(features, n)
+      : this.boxHeadTfjs(features, n, channels);
+    const probabilities = tf.tidy(
+      () => tf.softmax(tf.tensor2d(logits, [n, numClasses + 1])).dataSync() as Float32Array,
+    );
     sink?.('bbox.cls_score', logits, [n, numClasses + 1]);
     sink?.('bbox.bbox_pred', deltas, [n, numClasses * 4]);
     const boxes = rescale(decodeDeltas(proposals, deltas, roi.stds, imageShape), scaleFactor);
@@ -323,14 +328,33 @@ export class RLADetector extends Module implements Detector {
     return multiclassNms(boxes, scores, numClasses, roi.test);
   }
 
+  private boxHeadTfjs(features: Float32Array, n: number, channels: number): BoxHeadOutput {
+    const outputs = tf.tidy(() => {
+      const { cls, reg } = this.roi_head!.bbox_head.forward(tf.tensor4d(features, [n, 7, 7, channels]));
+      return [cls, reg];
+    });
+    const [logits, deltas] = outputs.map((t) => t.dataSync() as Float32Array);
+    tf.dispose(outputs);
+    return { logits, deltas };
+  }
+
+  private maskHeadTfjs(features: Float32Array, k: number, channels: number): Float32Array {
+    const logits = tf.tidy(() =>
+      this.roi_head!.mask_head!.forward(tf.tensor4d(features, [k, 14, 14, channels])),
+    );
+    const data = logits.dataSync() as Float32Array;
+    logits.dispose();
+    return data;
+  }
+
   /** Mask head on the detected boxes (in resized-image pixels), pasted at the original image's resolution. */
-  private segment(
+  private async segment(
     maps: FeatureMap[],
     detections: RawDetections,
     scaleFactor: readonly number[],
     originalShape: [number, number],
     sink?: DetectionSink,
-  ): BinaryMask[] {
+  ): Promise<BinaryMask[]> {
     const roi = this.config.roi!;
     const maskHead = this.roi_head!.mask_head!;
     const k = detections.scores.length;
@@ -345,10 +369,12 @@ export class RLADetector extends Module implements Detector {
       14,
       roi.finestScale,
     );
-    const logitsTensor = tf.tidy(() => maskHead.forward(tf.tensor4d(features, [k, 14, 14, channels])));
-    const [, size, , classes] = logitsTensor.shape;
-    const logits = logitsTensor.dataSync() as Float32Array;
-    logitsTensor.dispose();
+    const logits = this.networkEngine?.maskHead
+      ? await this.networkEngine.maskHead(features, k)
+      : this.maskHeadTfjs(features, k, channels);
+    // FCNMaskHead: 14x14 RoI features, one 2x upsampling.
+    const size = 28;
+    const classes = maskHead.numClasses;
     const selected = new Float32Array(k * size * size);
     for (let i = 0; i < k; i++) {
       for (let p = 0; p < size * size; p++)

@@ -1,33 +1,45 @@
 /**
- * The ONNX Runtime engine of a detector (`createDetector(name, { engine: 'ort' })`): the dense part (backbone,
- * FPN, dense head; see dense-graph.ts) runs as one ONNX graph on onnxruntime-node, the data-dependent rest
- * (anchors, proposals, RoIAlign, box / mask heads, NMS, pasting) stays in the detector's JS / TF.js code.
- * The graph is traced once from the detector's modules and weights, so load the weights first.
+ * The ONNX Runtime engine of a detector (`createDetector(name, { engine: 'ort' })`): the network parts run as
+ * ONNX graphs on onnxruntime-node (the dense part: backbone, FPN, dense head, see dense-graph.ts; the R-CNN box
+ * and mask heads, see roi-graphs.ts), the data-dependent rest (anchors, proposal selection, RoIAlign, NMS,
+ * pasting) stays in the detector's JS code. The graphs are traced once from the detector's modules and weights,
+ * so load the weights first.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as ort from 'onnxruntime-node';
 import { type InferenceSessionOptions, loadOnnxRuntime, ortSessionOptions } from '../onnx/session.js';
 import { DENSE_INPUT, denseOutputNames, exportDenseGraph } from './dense-graph.js';
-import type { DenseEngine, DenseOutputs, RLADetector } from './detector.js';
+import type { BoxHeadOutput, DenseOutputs, DetectorEngine, RLADetector } from './detector.js';
+import { exportBoxHeadGraph, exportMaskHeadGraph, ROI_INPUT } from './roi-graphs.js';
 
-class OrtDenseEngine implements DenseEngine {
+type Session = ort.InferenceSession;
+
+class OrtDetectorEngine implements DetectorEngine {
   readonly name = 'ort';
 
   constructor(
-    private readonly session: ort.InferenceSession,
     private readonly runtime: typeof ort,
+    private readonly sessions: { dense: Session; box: Session | null; mask: Session | null },
     private readonly levels: number,
-  ) {}
+    private readonly channels: number,
+  ) {
+    if (!sessions.box) this.boxHead = undefined;
+    if (!sessions.mask) this.maskHead = undefined;
+  }
 
-  async run(input: tf.Tensor4D): Promise<DenseOutputs> {
-    const data = (await input.data()) as Float32Array;
-    const feeds = { [DENSE_INPUT]: new this.runtime.Tensor('float32', data, [...input.shape]) };
-    const results = await this.session.run(feeds);
-    const output = (name: string) => {
+  /** Runs `session` on one float input; returns the named outputs' data and dims. */
+  private async runSession(session: Session, input: string, data: Float32Array, dims: number[]) {
+    const results = await session.run({ [input]: new this.runtime.Tensor('float32', data, dims) });
+    return (name: string) => {
       const tensor = results[name];
       if (!tensor) throw new Error(`the detector's ONNX graph has no output ${name}`);
       return { data: tensor.data as Float32Array, shape: [...tensor.dims] };
     };
+  }
+
+  async dense(input: tf.Tensor4D): Promise<DenseOutputs> {
+    const data = (await input.data()) as Float32Array;
+    const output = await this.runSession(this.sessions.dense, DENSE_INPUT, data, [...input.shape]);
     const dense: DenseOutputs = { maps: [], heads: [] };
     for (let i = 0; i < this.levels; i++) {
       const names = denseOutputNames(i);
@@ -41,21 +53,42 @@ class OrtDenseEngine implements DenseEngine {
     return dense;
   }
 
+  boxHead? = async (features: Float32Array, count: number): Promise<BoxHeadOutput> => {
+    const dims = [count, 7, 7, this.channels];
+    const output = await this.runSession(this.sessions.box!, ROI_INPUT, features, dims);
+    return { logits: output('cls').data, deltas: output('reg').data };
+  };
+
+  maskHead? = async (features: Float32Array, count: number): Promise<Float32Array> => {
+    const dims = [count, 14, 14, this.channels];
+    return (await this.runSession(this.sessions.mask!, ROI_INPUT, features, dims))('masks').data;
+  };
+
   async release(): Promise<void> {
-    await this.session.release();
+    const { dense, box, mask } = this.sessions;
+    await Promise.all([dense.release(), box?.release(), mask?.release()]);
   }
 }
 
 /**
- * Traces `detector`'s dense part into ONNX and opens it with ONNX Runtime (all graph optimizations, sequential
- * execution; `options.threads` intra-op threads). Hand the result to `detector.setDenseEngine`.
+ * Traces `detector`'s network parts into ONNX and opens them with ONNX Runtime (all graph optimizations,
+ * sequential execution; `options.threads` intra-op threads). Hand the result to `detector.setEngine`.
  */
-export async function createOrtDenseEngine(
+export async function createOrtDetectorEngine(
   detector: RLADetector,
   options: InferenceSessionOptions = {},
-): Promise<DenseEngine> {
+): Promise<DetectorEngine> {
   const runtime = await loadOnnxRuntime();
-  const bytes = exportDenseGraph(detector, { opset: options.exportOptions?.opset });
-  const session = await runtime.InferenceSession.create(bytes, ortSessionOptions(options));
-  return new OrtDenseEngine(session, runtime, detector.config.neck.numOuts);
+  const graph = { opset: options.exportOptions?.opset };
+  const open = (bytes: Uint8Array) => runtime.InferenceSession.create(bytes, ortSessionOptions(options));
+  const dense = await open(exportDenseGraph(detector, graph));
+  const roi = detector.roi_head;
+  const box = roi ? await open(exportBoxHeadGraph(detector, graph)) : null;
+  const mask = roi?.mask_head ? await open(exportMaskHeadGraph(detector, graph)) : null;
+  return new OrtDetectorEngine(
+    runtime,
+    { dense, box, mask },
+    detector.config.neck.numOuts,
+    detector.config.neck.outChannels,
+  );
 }

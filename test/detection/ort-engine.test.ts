@@ -4,6 +4,7 @@ import { loadCheckpoint } from '../../src/checkpoint/load-checkpoint.js';
 import { createDetector } from '../../src/detection/create-detector.js';
 import { exportDenseGraph } from '../../src/detection/dense-graph.js';
 import { RLADetector } from '../../src/detection/detector.js';
+import { exportBoxHeadGraph, exportMaskHeadGraph } from '../../src/detection/roi-graphs.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { fixturePath } from '../helpers/paths.js';
 import { assertNoLeak, maxAbsDiff } from '../helpers/tensors.js';
@@ -18,7 +19,7 @@ const COMPARED = {
 } as const;
 
 for (const kind of ['faster_rcnn', 'retinanet', 'mask_rcnn'] as const) {
-  describe(`${kind}: engine 'ort' (backbone + FPN + dense head on ONNX Runtime)`, () => {
+  describe(`${kind}: engine 'ort' (backbone + FPN + dense head + RoI heads on ONNX Runtime)`, () => {
     const reference = referenceTensors(kind);
     const images = fixtureImages();
     let ortDetector: RLADetector;
@@ -44,7 +45,7 @@ for (const kind of ['faster_rcnn', 'retinanet', 'mask_rcnn'] as const) {
     it('matches the torch intermediates of image 0 within 1e-4 * max|ref|', async () => {
       assert.equal(ortDetector.engine, 'ort');
       const seen = new Set<string>();
-      await ortDetector.runAsync(images[0], (name, data, shape) => {
+      await ortDetector.run(images[0], (name, data, shape) => {
         const ref = reference.get(`img0.${name}`);
         if (!ref) return;
         seen.add(name);
@@ -60,7 +61,7 @@ for (const kind of ['faster_rcnn', 'retinanet', 'mask_rcnn'] as const) {
     it('gives the reference detections and the TF.js engine detections on all three images (one graph for every size)', async () => {
       const sizes = new Set<string>();
       for (const [i, image] of images.entries()) {
-        const ort = await ortDetector.runAsync(image, (name, _data, shape) => {
+        const ort = await ortDetector.run(image, (name, _data, shape) => {
           if (name === 'neck.0') sizes.add(shape.join('x'));
         });
         assertDetectionsEqual(
@@ -69,7 +70,7 @@ for (const kind of ['faster_rcnn', 'retinanet', 'mask_rcnn'] as const) {
           reference.get(`img${i}.dets`)!,
           reference.get(`img${i}.labels`)!,
         );
-        const tfjs = tfjsDetector.run(image);
+        const tfjs = await tfjsDetector.run(image);
         assert.equal(ort.scores.length, tfjs.scores.length, `image ${i}: count vs TF.js`);
         assert.ok(ort.scores.length > 0, `image ${i}: no detections`);
         assert.deepEqual(ort.labels, tfjs.labels, `image ${i}: labels vs TF.js`);
@@ -103,6 +104,17 @@ describe('the dense graph', () => {
     detector.dispose();
     for (const token of ['height', 'width', 'Resize', 'MaxPool', 'asymmetric', 'neck.4', 'cls.4', 'reg.4'])
       assert.ok(text.includes(token), `graph lacks ${token}`);
+  });
+
+  it('traces the RoI heads: Shared2FC box head (Gemm) and FCN mask head (ConvTranspose) over any number of RoIs', () => {
+    const detector = new RLADetector('mask_rcnn_tiny', tinyConfig('mask_rcnn'));
+    const box = new TextDecoder('latin1').decode(exportBoxHeadGraph(detector));
+    const mask = new TextDecoder('latin1').decode(exportMaskHeadGraph(detector));
+    detector.dispose();
+    for (const token of ['rois', 'Gemm', 'roi_head.bbox_head.shared_fcs.0.weight', 'fc_cls', 'fc_reg'])
+      assert.ok(box.includes(token), `box head graph lacks ${token}`);
+    for (const token of ['rois', 'ConvTranspose', 'roi_head.mask_head.upsample.weight', 'conv_logits'])
+      assert.ok(mask.includes(token), `mask head graph lacks ${token}`);
   });
 
   it('refuses an unknown engine by name', async () => {

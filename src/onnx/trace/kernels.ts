@@ -288,3 +288,14 @@ register('ResizeNearestNeighbor', (t, inputs, attrs) => {
   });
   return t.output({ shape: [n, height, width, channels], layout: 'nchw', value });
 });
+
+/**
+ * A transpose (the R-CNN box head's NHWC -> NCHW before flattening in PyTorch's order): written on the logical
+ * order, the result kept 'plain' (its axes are no longer an image's).
+ */
+register('Transpose', (t, inputs, attrs) => {
+  const x = t.symOf(named(inputs, 'x'));
+  const perm = attrs.perm as number[];
+  const value = t.b.node('Transpose', [t.value(x, 'plain')], { perm: ints(perm) });
+  return t.output({ shape: perm.map((axis) => x.shape[axis]), layout: 'plain', value });
+});
