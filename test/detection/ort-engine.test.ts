@@ -9,7 +9,7 @@ import { initBackend } from '../../src/engine/backend.js';
 import { fixturePath } from '../helpers/paths.js';
 import { assertNoLeak, maxAbsDiff } from '../helpers/tensors.js';
 import { detectionFixtureBytes, fixtureImages, referenceTensors, tinyConfig } from './fixtures.js';
-import { assertDetectionsEqual, assertTensorParity } from './parity.js';
+import { assertDetectionsEqual, assertMasksMatch, assertTensorParity } from './parity.js';
 
 /** Intermediates of image 0 that the ORT engine produces and that must match the torch reference. */
 const COMPARED = {
@@ -76,6 +76,15 @@ for (const kind of ['faster_rcnn', 'retinanet', 'mask_rcnn'] as const) {
         assert.deepEqual(ort.labels, tfjs.labels, `image ${i}: labels vs TF.js`);
         assert.ok(maxAbsDiff(ort.boxes, tfjs.boxes) <= 1e-3, `image ${i}: boxes vs TF.js`);
         assert.ok(maxAbsDiff(ort.scores, tfjs.scores) <= 1e-5, `image ${i}: scores vs TF.js`);
+        const packed = reference.get(`img${i}.masks`);
+        if (packed) {
+          const ambiguous = reference.get(`img${i}.mask_ambiguous`)!;
+          const iou = assertMasksMatch(`image ${i}`, ort.masks!, packed, ambiguous, [
+            image.height,
+            image.width,
+          ]);
+          assert.ok(iou > 0.99, `image ${i}: smallest mask IoU ${iou}`);
+        }
         if (tfjs.masks) {
           assert.equal(ort.masks?.length, tfjs.masks.length);
           tfjs.masks.forEach((mask, m) => {
