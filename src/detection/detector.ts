@@ -182,7 +182,8 @@ export class RLADetector extends Module implements Detector {
    * from now on (the ONNX Runtime one of ort-engine.ts), or on TF.js again with null. Releases the previous one.
    */
   setEngine(engine: DetectorEngine | null): void {
-    void this.networkEngine?.release();
+    // Releasing frees native sessions; nothing waits on it, and a failure there must not crash the process.
+    void this.networkEngine?.release().catch(() => undefined);
     this.networkEngine = engine;
   }
 
