@@ -3,6 +3,7 @@
  * style (`const detector = await createDetector('mask_rcnn_r50rla_fpn', { weights }); await detector.detect(img)`).
  */
 import type { LoadReport } from '../checkpoint/load-checkpoint.js';
+import type { InferenceSessionOptions } from '../onnx/session.js';
 import { CheckpointError } from '../weights/errors.js';
 import {
   inferDetectorConfigName,
@@ -22,7 +23,16 @@ export interface CreateDetectorOptions {
   seed?: number;
   /** A config to use instead of a registered one (e.g. a smaller test scale); `configName` then only names it. */
   config?: DetectorConfig;
+  /**
+   * Engine of the dense part (backbone, FPN, dense head): 'tfjs' (default, the active TF.js backend) or 'ort'
+   * (traced into one ONNX graph and run by onnxruntime-node; Node only). Post-processing runs in JS either way.
+   */
+  engine?: DetectorEngine;
+  /** ONNX Runtime session options of the 'ort' engine (threads, providers, log level). */
+  ort?: InferenceSessionOptions;
 }
+
+export type DetectorEngine = 'tfjs' | 'ort';
 
 /** A detector with its load report (null without weights). */
 export interface CreatedDetector {
@@ -49,7 +59,8 @@ export async function createDetectorWithReport(
   if (!options.weights) {
     if (!configName) throw new Error('createDetector needs a config name or weights that name one');
     const config = options.config ?? detectorConfig(configName);
-    return { detector: new RLADetector(configName, config, { seed: options.seed }), report: null };
+    const detector = new RLADetector(configName, config, { seed: options.seed });
+    return { detector: await withEngine(detector, options), report: null };
   }
   const { bytes, fileName } = await weightsBytes(options.weights);
   const source = readDetectorWeights(bytes, fileName);
@@ -66,7 +77,22 @@ export async function createDetectorWithReport(
   const detector = new RLADetector(name, config, { seed: options.seed });
   try {
     const report = loadDetectorWeights(detector, source, { fileName, strict: options.strict });
-    return { detector, report };
+    return { detector: await withEngine(detector, options), report };
+  } catch (error) {
+    detector.dispose();
+    throw error;
+  }
+}
+
+/** Sets up the requested engine once the weights are in place (the ORT graph holds a copy of them). */
+async function withEngine(detector: RLADetector, options: CreateDetectorOptions): Promise<RLADetector> {
+  const engine = options.engine ?? 'tfjs';
+  if (engine === 'tfjs') return detector;
+  try {
+    if (engine !== 'ort') throw new Error(`unknown detector engine ${String(engine)}; choose tfjs or ort`);
+    const { createOrtDetectorEngine } = await import('./ort-engine.js');
+    detector.setEngine(await createOrtDetectorEngine(detector, options.ort));
+    return detector;
   } catch (error) {
     detector.dispose();
     throw error;

@@ -20,7 +20,7 @@ import { type DetectorConfig, validateDetectorConfig } from './config.js';
 import { FPN } from './fpn.js';
 import { FCNMaskHead } from './mask-head.js';
 import { pasteMask } from './mask-paste.js';
-import { prepareImage } from './preprocess.js';
+import { type PreparedImage, prepareImage } from './preprocess.js';
 import { RetinaHead, retinaCandidates } from './retina-head.js';
 import { extractRoiFeatures, type FeatureMap } from './roi-align.js';
 import { RPNHead, selectProposals, sigmoid } from './rpn.js';
@@ -28,6 +28,41 @@ import type { BinaryMask, Detection, Detector } from './types.js';
 
 /** Receives named intermediates of one image (NHWC tensors' data, or flat arrays) for parity tests. */
 export type DetectionSink = (name: string, data: Float32Array | Int32Array, shape: number[]) => void;
+
+/** One pyramid level's dense head outputs, NHWC data: logits [1, H, W, A * classes], deltas [1, H, W, 4A]. */
+export interface HeadOutput {
+  logits: Float32Array;
+  deltas: Float32Array;
+  clsShape: number[];
+  regShape: number[];
+}
+
+/** The dense part's results for one image: every pyramid level and its head outputs. */
+export interface DenseOutputs {
+  maps: FeatureMap[];
+  heads: HeadOutput[];
+}
+
+/** Box head outputs of n RoIs: class logits [n, classes + 1] and deltas [n, classes * 4]. */
+export interface BoxHeadOutput {
+  logits: Float32Array;
+  deltas: Float32Array;
+}
+
+/**
+ * Another engine for the network parts of a detector (ONNX Runtime, see ort-engine.ts): the dense part
+ * (backbone, FPN, dense head) and, where it has them, the R-CNN box and mask heads; the rest runs in JS.
+ */
+export interface DetectorEngine {
+  readonly name: string;
+  /** The prepared image (NHWC [1, H, W, 3], padded) -> the dense outputs; the caller disposes the input. */
+  dense(input: tf.Tensor4D): Promise<DenseOutputs>;
+  /** RoI features [n, 7, 7, C] (NHWC data) -> the box head outputs. */
+  boxHead?(features: Float32Array, count: number): Promise<BoxHeadOutput>;
+  /** RoI features [k, 14, 14, C] -> mask logits [k, 28, 28, classes] (NHWC data). */
+  maskHead?(features: Float32Array, count: number): Promise<Float32Array>;
+  release(): Promise<void>;
+}
 
 /** Detections of one image in original-image pixels, with masks for Mask R-CNN. */
 export interface DetectorOutput extends RawDetections {
@@ -142,8 +177,30 @@ export class RLADetector extends Module implements Detector {
     return this;
   }
 
+  /**
+   * Runs the network parts (backbone, FPN, dense head; box / mask heads where the engine has them) on `engine`
+   * from now on (the ONNX Runtime one of ort-engine.ts), or on TF.js again with null. Releases the previous one.
+   */
+  setEngine(engine: DetectorEngine | null): void {
+    // Releasing frees native sessions; nothing waits on it, and a failure there must not crash the process.
+    void this.networkEngine?.release().catch(() => undefined);
+    this.networkEngine = engine;
+  }
+
+  /** Which engine runs the network parts: 'tfjs' or the engine's name ('ort'). */
+  get engine(): string {
+    return this.networkEngine?.name ?? 'tfjs';
+  }
+
+  private networkEngine: DetectorEngine | null = null;
+
+  override dispose(): void {
+    this.setEngine(null);
+    super.dispose();
+  }
+
   async detect(image: RawImage): Promise<Detection[]> {
-    const output = this.run(image);
+    const output = await this.run(image);
     return Array.from(output.scores, (score, i) => {
       const label = output.labels[i];
       const b = output.boxes.subarray(4 * i, 4 * i + 4);
@@ -158,78 +215,93 @@ export class RLADetector extends Module implements Detector {
     });
   }
 
-  /** Preprocesses one image and runs the whole detector; `sink` receives the intermediates. */
-  run(image: RawImage, sink?: DetectionSink): DetectorOutput {
+  /**
+   * Preprocesses one image and runs the whole detector (network parts on the engine set by `setEngine`, TF.js
+   * by default); `sink` receives the intermediates.
+   */
+  async run(image: RawImage, sink?: DetectionSink): Promise<DetectorOutput> {
     const prepared = prepareImage(image, this.config);
-    const levels = tf.tidy(() =>
-      this.neck.forward(this.backbone.forwardStages(prepared.input).map((s) => s.x)),
-    );
-    prepared.input.dispose();
+    let dense: DenseOutputs;
+    try {
+      dense = this.networkEngine
+        ? await this.networkEngine.dense(prepared.input)
+        : this.denseTfjs(prepared.input);
+    } finally {
+      prepared.input.dispose();
+    }
+    return this.postProcess(dense, prepared, sink);
+  }
+
+  /** Backbone, FPN and dense head on TF.js, read back as NHWC data. */
+  private denseTfjs(input: tf.Tensor4D): DenseOutputs {
+    const levels = tf.tidy(() => this.neck.forward(this.backbone.forwardStages(input).map((s) => s.x)));
     try {
       const maps = levels.map((level) => featureMap(level));
-      for (const [i, map] of maps.entries())
-        sink?.(`neck.${i}`, map.data, [1, map.height, map.width, map.channels]);
-      const { imageShape, scaleFactor, originalShape } = prepared;
-      if (this.bbox_head) {
-        const retina = this.config.retina!;
-        const heads = this.headOutputs(this.bbox_head.forward(levels), 'retina', sink);
-        const anchors = levelAnchors(
-          retina.anchors,
-          maps.map((m) => [m.height, m.width]),
-        );
-        const { boxes, scores } = retinaCandidates(
-          heads,
-          anchors,
-          this.config.numClasses,
-          retina,
-          imageShape,
-        );
-        return {
-          ...multiclassNms(rescale(boxes, scaleFactor), scores, this.config.numClasses, retina.test),
-          masks: null,
+      const head = this.bbox_head ?? this.rpn_head!;
+      const heads = head.forward(levels).map(({ cls, reg }) => {
+        const output: HeadOutput = {
+          logits: cls.dataSync() as Float32Array,
+          deltas: reg.dataSync() as Float32Array,
+          clsShape: cls.shape,
+          regShape: reg.shape,
         };
-      }
-      const rpn = this.config.rpn!;
-      const heads = this.headOutputs(this.rpn_head!.forward(levels), 'rpn', sink);
-      const anchors = levelAnchors(
-        rpn.anchors,
-        maps.map((m) => [m.height, m.width]),
-      );
-      const proposals = selectProposals(heads, anchors, rpn, imageShape);
-      sink?.('rpn.proposals', withScores(proposals.boxes, proposals.scores), [proposals.scores.length, 5]);
-      const detections = this.detectBoxes(maps, proposals.boxes, imageShape, scaleFactor, sink);
-      const masks = this.roi_head!.mask_head
-        ? this.segment(maps, detections, scaleFactor, originalShape, sink)
-        : null;
-      return { ...detections, masks };
+        tf.dispose([cls, reg]);
+        return output;
+      });
+      return { maps, heads };
     } finally {
       tf.dispose(levels);
     }
   }
 
-  private headOutputs(
-    outputs: Array<{ cls: tf.Tensor4D; reg: tf.Tensor4D }>,
-    prefix: string,
+  /** Everything after the dense part: proposals, RoI heads, NMS, masks (or RetinaNet's candidates and NMS). */
+  private async postProcess(
+    { maps, heads }: DenseOutputs,
+    prepared: Omit<PreparedImage, 'input'>,
     sink?: DetectionSink,
-  ): Array<{ logits: Float32Array; deltas: Float32Array }> {
-    return outputs.map(({ cls, reg }, level) => {
-      const logits = cls.dataSync() as Float32Array;
-      const deltas = reg.dataSync() as Float32Array;
-      sink?.(`${prefix}.cls.${level}`, logits, cls.shape);
-      sink?.(`${prefix}.reg.${level}`, deltas, reg.shape);
-      tf.dispose([cls, reg]);
-      return { logits, deltas };
-    });
+  ): Promise<DetectorOutput> {
+    for (const [i, map] of maps.entries())
+      sink?.(`neck.${i}`, map.data, [1, map.height, map.width, map.channels]);
+    const prefix = this.bbox_head ? 'retina' : 'rpn';
+    for (const [level, head] of heads.entries()) {
+      sink?.(`${prefix}.cls.${level}`, head.logits, head.clsShape);
+      sink?.(`${prefix}.reg.${level}`, head.deltas, head.regShape);
+    }
+    const { imageShape, scaleFactor, originalShape } = prepared;
+    if (this.bbox_head) {
+      const retina = this.config.retina!;
+      const anchors = levelAnchors(
+        retina.anchors,
+        maps.map((m) => [m.height, m.width]),
+      );
+      const { boxes, scores } = retinaCandidates(heads, anchors, this.config.numClasses, retina, imageShape);
+      return {
+        ...multiclassNms(rescale(boxes, scaleFactor), scores, this.config.numClasses, retina.test),
+        masks: null,
+      };
+    }
+    const rpn = this.config.rpn!;
+    const anchors = levelAnchors(
+      rpn.anchors,
+      maps.map((m) => [m.height, m.width]),
+    );
+    const proposals = selectProposals(heads, anchors, rpn, imageShape);
+    sink?.('rpn.proposals', withScores(proposals.boxes, proposals.scores), [proposals.scores.length, 5]);
+    const detections = await this.detectBoxes(maps, proposals.boxes, imageShape, scaleFactor, sink);
+    const masks = this.roi_head!.mask_head
+      ? await this.segment(maps, detections, scaleFactor, originalShape, sink)
+      : null;
+    return { ...detections, masks };
   }
 
   /** Box head on the proposals, decoding, rescaling to the original image, multiclass NMS. */
-  private detectBoxes(
+  private async detectBoxes(
     maps: FeatureMap[],
     proposals: Float32Array,
     imageShape: [number, number],
     scaleFactor: readonly number[],
     sink?: DetectionSink,
-  ): RawDetections {
+  ): Promise<RawDetections> {
     const roi = this.config.roi!;
     const numClasses = this.config.numClasses;
     const n = proposals.length / 4;
@@ -244,12 +316,12 @@ export class RLADetector extends Module implements Detector {
     );
     sink?.('roi.levels', levels, [n]);
     sink?.('roi.feats', features, [n, 7, 7, channels]);
-    const outputs = tf.tidy(() => {
-      const { cls, reg } = this.roi_head!.bbox_head.forward(tf.tensor4d(features, [n, 7, 7, channels]));
-      return [cls, tf.softmax(cls), reg];
-    });
-    const [logits, probabilities, deltas] = outputs.map((t) => t.dataSync() as Float32Array);
-    tf.dispose(outputs);
+    const { logits, deltas } = this.networkEngine?.boxHead
+      ? await this.networkEngine.boxHead(features, n)
+      : this.boxHeadTfjs(features, n, channels);
+    const probabilities = tf.tidy(
+      () => tf.softmax(tf.tensor2d(logits, [n, numClasses + 1])).dataSync() as Float32Array,
+    );
     sink?.('bbox.cls_score', logits, [n, numClasses + 1]);
     sink?.('bbox.bbox_pred', deltas, [n, numClasses * 4]);
     const boxes = rescale(decodeDeltas(proposals, deltas, roi.stds, imageShape), scaleFactor);
@@ -257,14 +329,33 @@ export class RLADetector extends Module implements Detector {
     return multiclassNms(boxes, scores, numClasses, roi.test);
   }
 
+  private boxHeadTfjs(features: Float32Array, n: number, channels: number): BoxHeadOutput {
+    const outputs = tf.tidy(() => {
+      const { cls, reg } = this.roi_head!.bbox_head.forward(tf.tensor4d(features, [n, 7, 7, channels]));
+      return [cls, reg];
+    });
+    const [logits, deltas] = outputs.map((t) => t.dataSync() as Float32Array);
+    tf.dispose(outputs);
+    return { logits, deltas };
+  }
+
+  private maskHeadTfjs(features: Float32Array, k: number, channels: number): Float32Array {
+    const logits = tf.tidy(() =>
+      this.roi_head!.mask_head!.forward(tf.tensor4d(features, [k, 14, 14, channels])),
+    );
+    const data = logits.dataSync() as Float32Array;
+    logits.dispose();
+    return data;
+  }
+
   /** Mask head on the detected boxes (in resized-image pixels), pasted at the original image's resolution. */
-  private segment(
+  private async segment(
     maps: FeatureMap[],
     detections: RawDetections,
     scaleFactor: readonly number[],
     originalShape: [number, number],
     sink?: DetectionSink,
-  ): BinaryMask[] {
+  ): Promise<BinaryMask[]> {
     const roi = this.config.roi!;
     const maskHead = this.roi_head!.mask_head!;
     const k = detections.scores.length;
@@ -279,10 +370,12 @@ export class RLADetector extends Module implements Detector {
       14,
       roi.finestScale,
     );
-    const logitsTensor = tf.tidy(() => maskHead.forward(tf.tensor4d(features, [k, 14, 14, channels])));
-    const [, size, , classes] = logitsTensor.shape;
-    const logits = logitsTensor.dataSync() as Float32Array;
-    logitsTensor.dispose();
+    const logits = this.networkEngine?.maskHead
+      ? await this.networkEngine.maskHead(features, k)
+      : this.maskHeadTfjs(features, k, channels);
+    // FCNMaskHead: 14x14 RoI features, one 2x upsampling.
+    const size = 28;
+    const classes = maskHead.numClasses;
     const selected = new Float32Array(k * size * size);
     for (let i = 0; i < k; i++) {
       for (let p = 0; p < size * size; p++)

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Conv2d } from '../nn/conv.js';
 import { type Rng, torchDefaultUniform } from '../nn/init.js';
 import { Module, ModuleList, Parameter } from '../nn/module.js';
+import { activeTracer } from '../nn/trace-hook.js';
 import { ConvModule } from './conv-module.js';
 
 /** ConvTranspose2d with kernel 2, stride 2 (no overlap: every input pixel paints its own 2x2 output block). */
@@ -31,6 +32,9 @@ export class ConvTranspose2x2 extends Module {
 
   /** [N, H, W, in] -> [N, 2H, 2W, out]. */
   forward(x: tf.Tensor4D): tf.Tensor4D {
+    // A graph trace (src/onnx/trace) writes this layer as one ConvTranspose (see roi-graphs.ts).
+    const tracer = activeTracer();
+    if (tracer) return tracer.call(this, [x]) as tf.Tensor4D;
     return tf.tidy(() => {
       const [n, h, w, c] = x.shape;
       const o = this.outChannels;

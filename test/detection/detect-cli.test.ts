@@ -14,7 +14,7 @@ import { decodeImage } from '../../src/data/decode.js';
 import type { RawImage } from '../../src/data/image.js';
 import { decodeRle, rleFromString } from '../../src/detection/coco/rle.js';
 import { classColor } from '../../src/detection/draw.js';
-import type { DetectorFactory } from '../../src/detection/factory.js';
+import type { DetectorFactory, DetectorFileOptions } from '../../src/detection/factory.js';
 import type { BinaryMask, Detection, Detector } from '../../src/detection/types.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { pngBytes, tempDir } from '../data/_files.js';
@@ -53,10 +53,16 @@ const DETECTIONS: Record<number, Detection[]> = {
 };
 
 /** Records the calls a factory gets and hands out the fake detector. */
-function fakeFactory(): { factory: DetectorFactory; calls: Array<[string | undefined, string]> } {
+function fakeFactory(): {
+  factory: DetectorFactory;
+  calls: Array<[string | undefined, string]>;
+  options: DetectorFileOptions[];
+} {
   const calls: Array<[string | undefined, string]> = [];
-  const factory: DetectorFactory = async (configName, { weights }) => {
-    calls.push([configName, weights]);
+  const options: DetectorFileOptions[] = [];
+  const factory: DetectorFactory = async (configName, fileOptions) => {
+    calls.push([configName, fileOptions.weights]);
+    options.push(fileOptions);
     const detector: Detector = {
       configName: configName ?? 'mask_rcnn_r50rla_fpn',
       classNames: CLASS_NAMES,
@@ -65,7 +71,7 @@ function fakeFactory(): { factory: DetectorFactory; calls: Array<[string | undef
     };
     return detector;
   };
-  return { factory, calls };
+  return { factory, calls, options };
 }
 
 /** A 64x48 grey RGB image whose pixel (0, 0) has red = id. */
@@ -347,6 +353,31 @@ describe('rla detect with a fake detector', () => {
         },
       );
     }
+  });
+
+  it('--engine ort and the ONNX Runtime flags reach the detector factory; bad engine flags are usage errors', async () => {
+    const { factory, options } = fakeFactory();
+    await run(detectCommand, [image, '--weights', 'w.pth', '--engine', 'ort', '--threads', '1'], factory);
+    await run(
+      evalCocoCommand,
+      ['--data', join(dir, 'coco'), '--weights', 'w.pth', '--engine', 'ort'],
+      factory,
+    );
+    await run(detectCommand, [image, '--weights', 'w.pth'], factory);
+    assert.deepEqual(options, [
+      { weights: 'w.pth', engine: 'ort', ort: { threads: 1 } },
+      { weights: 'w.pth', engine: 'ort', ort: {} },
+      { weights: 'w.pth', engine: 'tfjs' },
+    ]);
+    await assert.rejects(
+      run(detectCommand, [image, '--weights', 'w.pth', '--engine', 'gpu'], factory),
+      /--engine gpu: choose tfjs or ort/,
+    );
+    await assert.rejects(
+      run(evalCocoCommand, ['--data', join(dir, 'coco'), '--weights', 'w.pth', '--threads', '2'], factory),
+      /need --engine ort/,
+    );
+    assert.equal(options.length, 3);
   });
 
   it('refuses bad options with usage errors naming them', async () => {

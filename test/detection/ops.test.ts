@@ -161,7 +161,7 @@ describe('detection building blocks', () => {
       };
       const detections = await assertNoLeak(() => detector.detect(image), 'detect');
       assert.deepEqual(detections, []);
-      assert.deepEqual(detector.run(image).masks, []);
+      assert.deepEqual((await detector.run(image)).masks, []);
     } finally {
       detector.dispose();
     }

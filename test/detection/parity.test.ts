@@ -42,9 +42,9 @@ for (const kind of ['faster_rcnn', 'retinanet', 'mask_rcnn'] as const) {
       loadCheckpoint(detector, detectionFixtureBytes(`${kind}_tiny.pth`), { fileName: `${kind}_tiny.pth` });
     });
 
-    it('matches the stored intermediates of image 0 within 1e-4 * max|ref|', () => {
+    it('matches the stored intermediates of image 0 within 1e-4 * max|ref|', async () => {
       const seen = new Set<string>();
-      detector.run(images[0], (name, data, shape) => {
+      await detector.run(images[0], (name, data, shape) => {
         const ref = reference.get(`img0.${name}`);
         if (!ref) return;
         seen.add(name);
@@ -57,9 +57,9 @@ for (const kind of ['faster_rcnn', 'retinanet', 'mask_rcnn'] as const) {
       );
     });
 
-    it('gives the reference detections on all three images (count, boxes within 1e-3 px, scores within 1e-5, labels, masks)', () => {
-      images.forEach((image, i) => {
-        const output = detector.run(image);
+    it('gives the reference detections on all three images (count, boxes within 1e-3 px, scores within 1e-5, labels, masks)', async () => {
+      for (const [i, image] of images.entries()) {
+        const output = await detector.run(image);
         assertDetectionsEqual(
           `image ${i}`,
           output,
@@ -76,7 +76,7 @@ for (const kind of ['faster_rcnn', 'retinanet', 'mask_rcnn'] as const) {
           ]);
           assert.ok(iou > 0.99, `image ${i}: smallest mask IoU ${iou}`);
         }
-      });
+      }
     });
 
     it('detect() returns Detection objects with label names and leaks no tensor', async () => {

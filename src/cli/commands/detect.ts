@@ -12,6 +12,11 @@ import type { DetectorFactory } from '../../detection/factory.js';
 import type { Detection } from '../../detection/types.js';
 import { initBackend } from '../../engine/backend.js';
 import { BACKEND_OPTION, backendOption, parseCommandArgs, UsageError } from '../args.js';
+import {
+  DETECTOR_ENGINE_HELP,
+  DETECTOR_ENGINE_OPTIONS,
+  detectorEngineFrom,
+} from '../detector-engine-args.js';
 import { cliDetectorFactory } from '../detector-factory.js';
 
 /** `rla detect --help`. */
@@ -21,7 +26,8 @@ export const DETECT_USAGE = `usage: rla detect <image> --weights FILE [options]
                        (default: the config the weights file names)
   --score-thr T        print and draw detections scoring at least T, 0-1 (default 0.3, as mmdetection shows them)
   -o, --output FILE    write the image with the detections drawn (.png, .jpg or .jpeg)
-  --backend B          auto | wasm | cpu | tensorflow`;
+  --backend B          auto | wasm | cpu | tensorflow
+${DETECTOR_ENGINE_HELP}`;
 
 /** mmdetection's `show_result` threshold. */
 const DEFAULT_SCORE_THRESHOLD = 0.3;
@@ -61,6 +67,7 @@ export async function detectCommand(
       'score-thr': { type: 'string' },
       output: { type: 'string', short: 'o' },
       ...BACKEND_OPTION,
+      ...DETECTOR_ENGINE_OPTIONS,
     },
     DETECT_USAGE,
   );
@@ -82,7 +89,10 @@ export async function detectCommand(
   const image = decodeImage(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
   await initBackend({ backend: backendOption(values.backend) });
   const config = values.config === undefined ? undefined : String(values.config);
-  const detector = await createDetector(config, { weights: String(values.weights) });
+  const detector = await createDetector(config, {
+    weights: String(values.weights),
+    ...detectorEngineFrom(values),
+  });
   let detections: Detection[];
   try {
     detections = (await detector.detect(image)).filter((d) => d.score >= threshold);

@@ -10,6 +10,11 @@ import { formatSummary } from '../../detection/coco/summary.js';
 import type { DetectorFactory } from '../../detection/factory.js';
 import { initBackend } from '../../engine/backend.js';
 import { BACKEND_OPTION, backendOption, integerOption, parseCommandArgs, UsageError } from '../args.js';
+import {
+  DETECTOR_ENGINE_HELP,
+  DETECTOR_ENGINE_OPTIONS,
+  detectorEngineFrom,
+} from '../detector-engine-args.js';
 import { cliDetectorFactory } from '../detector-factory.js';
 
 /** `rla eval-coco --help`. */
@@ -22,7 +27,8 @@ export const EVAL_COCO_USAGE = `usage: rla eval-coco --data DIR --weights FILE [
   --config NAME        detector config, e.g. mask_rcnn_r50rla_fpn (default: the one the weights file names)
   --limit N            evaluate the first N images (by id) only
   --results FILE       also write the detections as a COCO results JSON (for pycocotools)
-  --backend B          auto | wasm | cpu | tensorflow`;
+  --backend B          auto | wasm | cpu | tensorflow
+${DETECTOR_ENGINE_HELP}`;
 
 /** Runs `rla eval-coco`; `createDetector` opens the detector (tests pass a fake). Returns the exit code. */
 export async function evalCocoCommand(
@@ -42,6 +48,7 @@ export async function evalCocoCommand(
       limit: { type: 'string' },
       results: { type: 'string' },
       ...BACKEND_OPTION,
+      ...DETECTOR_ENGINE_OPTIONS,
     },
     EVAL_COCO_USAGE,
   );
@@ -62,7 +69,10 @@ export async function evalCocoCommand(
   const dataset = await loadCocoDataset({ annotations: String(annotations), images: String(images) });
   await initBackend({ backend: backendOption(values.backend) });
   const config = values.config === undefined ? undefined : String(values.config);
-  const detector = await createDetector(config, { weights: String(values.weights) });
+  const detector = await createDetector(config, {
+    weights: String(values.weights),
+    ...detectorEngineFrom(values),
+  });
   const started = performance.now();
   let evaluation: Awaited<ReturnType<typeof evaluateDetector>>;
   try {

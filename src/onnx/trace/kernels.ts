@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { numel } from '../../util/shape.js';
-import { int, type Value } from '../builder.js';
+import { int, ints, type Value } from '../builder.js';
 import { reduceMean } from '../training-layers.js';
 import { TRACE_BACKEND } from './backend.js';
 import {
@@ -219,4 +219,83 @@ register('Mean', (t, inputs, attrs) => {
   if (x.layout !== 'plain')
     throw new Error(`tracing a model into a graph: a mean over axes ${axes} of an image`);
   return natural(t, reduced, shape);
+});
+
+/**
+ * `tf.maxPool` called directly (not through a `MaxPool2d` layer, e.g. the FPN's kernel-1 stride-2 extra level):
+ * ONNX `MaxPool`, which ignores padded cells as TF.js does. 'same' padding depends on the size, so only a graph
+ * of fixed size may have it.
+ */
+register('MaxPool', (t, inputs, attrs) => {
+  const info = named(inputs, 'x');
+  const x = t.symOf(info);
+  const pad = attrs.pad as 'valid' | 'same' | number;
+  if (pad === 'same') t.requireFixedSize("a max-pool with 'same' padding");
+  const pool = tf.backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterSize as number | [number, number],
+    attrs.strides as number | [number, number],
+    1,
+    pad,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+  );
+  const { top, bottom, left, right } = pool.padInfo;
+  const value = t.b.node('MaxPool', [t.value(x, 'nchw')], {
+    kernel_shape: ints([pool.filterHeight, pool.filterWidth]),
+    strides: ints([pool.strideHeight, pool.strideWidth]),
+    pads: ints([top, left, bottom, right]),
+  });
+  return t.output({ shape: [...pool.outShape], layout: 'nchw', value });
+});
+
+/**
+ * `tf.image.resizeNearestNeighbor` without corner alignment or half-pixel centres, i.e. PyTorch's 'nearest'
+ * (source = floor(dst * in / out)): ONNX `Resize` (nearest, asymmetric, floor). The target size is read at run
+ * time from the activation of that traced size (the FPN's finer lateral), so the graph keeps any image size.
+ */
+register('ResizeNearestNeighbor', (t, inputs, attrs) => {
+  const x = t.symOf(named(inputs, 'images'));
+  if (attrs.alignCorners || attrs.halfPixelCenters) {
+    throw new Error(
+      'tracing a model into a graph: only a nearest resize without alignCorners/halfPixelCenters',
+    );
+  }
+  const [height, width] = attrs.size as [number, number];
+  const [n, , , channels] = x.shape;
+  let spatial: Value;
+  const like = t.activationOfSize(n, height, width);
+  if (like) {
+    spatial = t.b.node('Slice', [
+      t.b.node('Shape', [t.value(like, 'nchw')]),
+      t.b.int64Values([2]),
+      t.b.int64Values([4]),
+    ]);
+  } else {
+    t.requireFixedSize(`a resize to ${height}x${width}`);
+    spatial = t.b.int64Values([height, width]);
+  }
+  const stored = t.value(x, 'nchw');
+  const leading = t.b.node('Slice', [
+    t.b.node('Shape', [stored]),
+    t.b.int64Values([0]),
+    t.b.int64Values([2]),
+  ]);
+  const sizes = t.b.node('Concat', [leading, spatial], { axis: int(0) });
+  const value = t.b.node('Resize', [stored, '', '', sizes], {
+    mode: { kind: 'string', value: 'nearest' },
+    coordinate_transformation_mode: { kind: 'string', value: 'asymmetric' },
+    nearest_mode: { kind: 'string', value: 'floor' },
+  });
+  return t.output({ shape: [n, height, width, channels], layout: 'nchw', value });
+});
+
+/**
+ * A transpose (the R-CNN box head's NHWC -> NCHW before flattening in PyTorch's order): written on the logical
+ * order, the result kept 'plain' (its axes are no longer an image's).
+ */
+register('Transpose', (t, inputs, attrs) => {
+  const x = t.symOf(named(inputs, 'x'));
+  const perm = attrs.perm as number[];
+  const value = t.b.node('Transpose', [t.value(x, 'plain')], { perm: ints(perm) });
+  return t.output({ shape: perm.map((axis) => x.shape[axis]), layout: 'plain', value });
 });

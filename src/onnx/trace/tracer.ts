@@ -175,7 +175,7 @@ export class GraphTracer implements ModuleTracer {
     const size = values.length;
     if (size === 1) return this.b.floatValues([values[0]], []);
     if (shape.length === 4 && shape[0] === this.options.batch && values.every((v) => v === 0)) {
-      const like = this.latestBySize.get(spatialKey(shape));
+      const like = this.activationOfSize(shape[0], shape[1], shape[2]);
       if (like) {
         const zeros = this.b.scoped('zero_state', () => {
           const runtimeShape = this.b.node('Add', [
@@ -215,6 +215,14 @@ export class GraphTracer implements ModuleTracer {
     return this.b.node('Transpose', [value], {
       perm: { kind: 'ints', value: from === 'plain' ? perm : inverse },
     });
+  }
+
+  /**
+   * The latest written activation of batch `n` and spatial size `height` x `width`: its run-time shape is the
+   * one an op of that traced size has in a graph of any size (a zero state, a resize to a sibling's size).
+   */
+  activationOfSize(n: number, height: number, width: number): Sym | undefined {
+    return this.latestBySize.get(spatialKey([n, height, width]));
   }
 
   /** Refuses an op that would fix a spatial size into a graph meant for any size. */
