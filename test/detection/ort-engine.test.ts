@@ -9,7 +9,7 @@ import { initBackend } from '../../src/engine/backend.js';
 import { fixturePath } from '../helpers/paths.js';
 import { assertNoLeak, maxAbsDiff } from '../helpers/tensors.js';
 import { detectionFixtureBytes, fixtureImages, referenceTensors, tinyConfig } from './fixtures.js';
-import { assertDetectionsEqual, assertMasksMatch, assertTensorParity } from './parity.js';
+import { assertDetectionsEqual, assertIntermediatesMatch, assertMasksMatch } from './parity.js';
 
 /** Intermediates of image 0 that the ORT engine produces and that must match the torch reference. */
 const COMPARED = {
@@ -44,18 +44,7 @@ for (const kind of ['faster_rcnn', 'retinanet', 'mask_rcnn'] as const) {
 
     it('matches the torch intermediates of image 0 within 1e-4 * max|ref|', async () => {
       assert.equal(ortDetector.engine, 'ort');
-      const seen = new Set<string>();
-      await ortDetector.run(images[0], (name, data, shape) => {
-        const ref = reference.get(`img0.${name}`);
-        if (!ref) return;
-        seen.add(name);
-        assertTensorParity(name, data, shape, ref);
-      });
-      assert.deepEqual(
-        COMPARED[kind].filter((name) => !seen.has(name)),
-        [],
-        'intermediates not compared',
-      );
+      await assertIntermediatesMatch(ortDetector, images[0], reference, 'img0', COMPARED[kind]);
     });
 
     it('gives the reference detections and the TF.js engine detections on all three images (one graph for every size)', async () => {

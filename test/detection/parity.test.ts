@@ -12,7 +12,7 @@ import {
   type TinyDetector,
   tinyConfig,
 } from './fixtures.js';
-import { assertDetectionsEqual, assertMasksMatch, assertTensorParity } from './parity.js';
+import { assertDetectionsEqual, assertIntermediatesMatch, assertMasksMatch } from './parity.js';
 
 /** Intermediates each fixture stores for image 0 and that must have been compared. */
 const COMPARED: Record<TinyDetector, string[]> = {
@@ -43,18 +43,7 @@ for (const kind of ['faster_rcnn', 'retinanet', 'mask_rcnn'] as const) {
     });
 
     it('matches the stored intermediates of image 0 within 1e-4 * max|ref|', async () => {
-      const seen = new Set<string>();
-      await detector.run(images[0], (name, data, shape) => {
-        const ref = reference.get(`img0.${name}`);
-        if (!ref) return;
-        seen.add(name);
-        assertTensorParity(name, data, shape, ref);
-      });
-      assert.deepEqual(
-        COMPARED[kind].filter((name) => !seen.has(name)),
-        [],
-        'intermediates not compared',
-      );
+      await assertIntermediatesMatch(detector, images[0], reference, 'img0', COMPARED[kind]);
     });
 
     it('gives the reference detections on all three images (count, boxes within 1e-3 px, scores within 1e-5, labels, masks)', async () => {

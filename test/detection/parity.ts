@@ -1,6 +1,7 @@
 /** Parity assertions of the detection tests: tensors within 1e-4 * max|ref|, detections equal. */
 import assert from 'node:assert/strict';
-import type { DetectorOutput } from '../../src/detection/detector.js';
+import type { RawImage } from '../../src/data/image.js';
+import type { DetectorOutput, RLADetector } from '../../src/detection/detector.js';
 import type { BinaryMask } from '../../src/detection/types.js';
 import { maxAbs, maxAbsDiff } from '../helpers/tensors.js';
 import { type ReferenceTensor, unpackMask } from './fixtures.js';
@@ -25,6 +26,31 @@ export function assertTensorParity(
   assert.ok(
     diff <= 1e-4 * scale,
     `${name}: max abs diff ${diff.toExponential(3)} > 1e-4 * ${scale.toExponential(3)}`,
+  );
+}
+
+/**
+ * Runs `detector` on `image` and checks every intermediate the reference stores for it (`<prefix>.<name>`) with
+ * `assertTensorParity`; each name of `mustCompare` must have been among them.
+ */
+export async function assertIntermediatesMatch(
+  detector: RLADetector,
+  image: RawImage,
+  reference: Map<string, ReferenceTensor>,
+  prefix: string,
+  mustCompare: readonly string[],
+): Promise<void> {
+  const seen = new Set<string>();
+  await detector.run(image, (name, data, shape) => {
+    const ref = reference.get(`${prefix}.${name}`);
+    if (!ref) return;
+    seen.add(name);
+    assertTensorParity(name, data, shape, ref);
+  });
+  assert.deepEqual(
+    mustCompare.filter((name) => !seen.has(name)),
+    [],
+    'intermediates not compared',
   );
 }
 
