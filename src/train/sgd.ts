@@ -75,7 +75,12 @@ export class SGD {
     }
     this.disposeBuffers();
     buffers.forEach((buffer, i) => {
-      if (buffer) this.buffers.set(this.parameters[i], tf.variable(tf.clone(buffer), false));
+      if (!buffer) return;
+      // The variable shares the copy's data; the copy itself must be disposed, or each load leaks one tensor
+      // per parameter (a study that trains cell after cell in one process ran out of wasm memory this way).
+      const copy = tf.clone(buffer);
+      this.buffers.set(this.parameters[i], tf.variable(copy, false));
+      copy.dispose();
     });
   }
 

@@ -122,4 +122,17 @@ describe('SGD with PyTorch semantics', () => {
     optimizer.dispose();
     copy.dispose();
   });
+
+  it('loading momentum buffers (every ORT pull does) and disposing leaves no tensor behind', async () => {
+    const parameters = [new Parameter(tf.tensor1d([1, 2])), new Parameter(tf.tensor2d([[3]]))];
+    const loaded = [tf.tensor1d([0.5, -0.5]), tf.tensor2d([[0.25]])];
+    await assertNoLeak(() => {
+      const optimizer = new SGD(parameters, { lr: 0.1, momentum: 0.9 });
+      optimizer.loadMomentumBuffers(loaded);
+      optimizer.loadMomentumBuffers(loaded);
+      assert.deepEqual(Array.from(optimizer.momentumBuffers()[1]!.dataSync()), [0.25]);
+      optimizer.dispose();
+    }, 'SGD with loaded momentum buffers');
+    tf.dispose([...loaded, ...parameters.map((p) => p.variable)]);
+  });
 });
