@@ -303,10 +303,17 @@ const gemm: GradientRule = (ctx, [dy]) => {
   if (intAttr(node, 'transA', 0) !== 0) throw new Error(`gradient of ${node.name}: transA is not supported`);
   const [a, w, c] = node.inputs;
   const transB = intAttr(node, 'transB', 0) === 1;
-  const da = transB ? b.node('Gemm', [dy, w]) : b.node('Gemm', [dy, w], { transB: int(1) });
-  const dw = transB
-    ? b.node('Gemm', [dy, a], { transA: int(1) })
-    : b.node('Gemm', [a, dy], { transA: int(1) });
+  // A constant operand (the whole-map conv's tap selection) needs no gradient product.
+  const da = !ctx.wants(0)
+    ? null
+    : transB
+      ? b.node('Gemm', [dy, w])
+      : b.node('Gemm', [dy, w], { transB: int(1) });
+  const dw = !ctx.wants(1)
+    ? null
+    : transB
+      ? b.node('Gemm', [dy, a], { transA: int(1) })
+      : b.node('Gemm', [a, dy], { transA: int(1) });
   const dc = c ? unbroadcast(ctx, dy, ctx.shape(node.outputs[0]), c) : null;
   return c ? [da, dw, dc] : [da, dw];
 };

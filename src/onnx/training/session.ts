@@ -28,7 +28,7 @@ import {
   type TrainingGraphOptions,
 } from './graph.js';
 import { probeShapes } from './shape-probe.js';
-import { rewriteSingleTapConvs } from './whole-map-convs.js';
+import { rewriteSingleTapConvs, rewriteWholeMapConvs, type WholeMapLimits } from './whole-map-convs.js';
 
 export interface OrtTrainerOptions {
   /** Intra-op threads (default: ONNX Runtime's choice, one per core). */
@@ -53,7 +53,15 @@ export interface OrtTrainerOptions {
   memoryPattern?: boolean;
   /** Write ONNX Runtime's own profile (JSON, per-op times) with this file name prefix (performance work). */
   profilePrefix?: string;
+  /**
+   * Which convolutions on small maps run as one product over the batch (see whole-map-convs.ts); false: none.
+   * Default {@link DEFAULT_WHOLE_MAP_LIMITS}.
+   */
+  wholeMapConvs?: WholeMapLimits | false;
 }
+
+/** Chosen by measurement of the training step (docs/training-ort.md). */
+export const DEFAULT_WHOLE_MAP_LIMITS: WholeMapLimits = { maxOutputPixels: 4, maxWaste: 1 };
 
 /** What one step returns. */
 export interface OrtStepOutput {
@@ -156,6 +164,8 @@ export class OrtTrainer {
     const forward = buildTrainingForward(this.model, options);
     const shapes = await this.probeShapes(forward, batchSize);
     rewriteSingleTapConvs(forward.b, shapes);
+    const wholeMap = this.options.wholeMapConvs ?? DEFAULT_WHOLE_MAP_LIMITS;
+    if (wholeMap) rewriteWholeMapConvs(forward.b, shapes, wholeMap);
     const graph = finishTrainingGraph(this.model, forward, options, (value) => {
       const shape = shapes.get(value);
       if (!shape) throw new Error(`training graph: no shape for ${value}`);
