@@ -13,7 +13,6 @@
  * Defaults are the paper's setting scaled to a CPU (224x224, batch 8, 20 s per pair). Writes
  * bench/results/overhead.json (progress on stderr).
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -28,6 +27,7 @@ import { createInferenceSession } from '../src/onnx/session.js';
 import { OrtTrainer } from '../src/onnx/training/session.js';
 import { SGD } from '../src/train/sgd.js';
 import { BENCH_SGD, ENGINES, type Engine } from './cases.js';
+import { runBenchChild } from './child.js';
 import { median } from './measure.js';
 import { ORT_TRAIN_THREADS } from './ort-train-runner.js';
 import { localTrainStep } from './tfjs-runner.js';
@@ -191,30 +191,6 @@ async function measurePair(spec: PairSpec): Promise<OverheadRow> {
   }
 }
 
-function runChild(spec: PairSpec): Promise<OverheadRow | string> {
-  return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(spec)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('close', (code) => {
-      const line = stdout.split('\n').find((l) => l.startsWith('{'));
-      if (code === 0 && line) resolvePromise(JSON.parse(line) as OverheadRow);
-      else {
-        const message = stderr.split('\n').find((l) => /Error|error|Aborted/.test(l)) ?? `exit code ${code}`;
-        resolvePromise(`failed: ${message.trim()}`);
-      }
-    });
-  });
-}
-
 function list<T extends string>(value: string | undefined, flag: string, allowed: readonly T[]): T[] {
   if (!value) throw new Error(`${flag} needs a value`);
   const items = value.split(',').filter(Boolean);
@@ -267,7 +243,8 @@ async function main(argv: string[]): Promise<void> {
           const spec: PairSpec = { group, variant, kind, engine, size, batch, budgetSeconds, minRuns };
           const name = `${kind} ${OVERHEAD_GROUPS[group][variant]} vs ${group} on ${engine}`;
           process.stderr.write(`overhead: ${name} ...`);
-          const result = await runChild(spec);
+          const outcome = await runBenchChild<OverheadRow>(fileURLToPath(import.meta.url), spec);
+          const result = typeof outcome === 'string' ? outcome : outcome[0];
           if (typeof result === 'string') {
             failed.push({ spec, reason: result });
             process.stderr.write(` ${result}\n`);

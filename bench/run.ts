@@ -9,12 +9,12 @@
  * cannot slow the next. Cases that cannot finish in the budget (the pure-JS backend on big cases) or cannot fit
  * (one wasm heap is 4 GB) are listed under `skipped` with the reason.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CASES, type CaseName, type CaseSpec, ENGINES, type Engine, type RunSpec } from './cases.js';
+import { runBenchChild } from './child.js';
 import type { BenchRow, SkippedRow } from './rows.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -134,35 +134,6 @@ function plan(options: Options): { runs: RunSpec[]; skipped: SkippedRow[] } {
   return { runs, skipped };
 }
 
-/** Runs one measurement in a child process; resolves with its rows (ort inference: fp32 and int8) or the reason it failed. */
-function runChild(run: RunSpec): Promise<BenchRow[] | string> {
-  return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(run)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('close', (code) => {
-      const rows = stdout
-        .trim()
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as BenchRow);
-      if (code === 0 && rows.length > 0) resolvePromise(rows);
-      else {
-        const message = stderr.split('\n').find((l) => /Error|error|Aborted/.test(l)) ?? `exit code ${code}`;
-        resolvePromise(`failed: ${message.trim()}`);
-      }
-    });
-  });
-}
-
 /** Child mode: measure one RunSpec and print its row as JSON. */
 async function child(run: RunSpec): Promise<void> {
   const spec = CASES.find((c) => c.name === run.case)!;
@@ -196,7 +167,7 @@ async function main(argv: string[]): Promise<void> {
   const cases: BenchRow[] = [];
   for (const run of runs) {
     process.stderr.write(`bench: ${run.case} ${run.engine} x${run.workers} ...`);
-    const result = await runChild(run);
+    const result = await runBenchChild<BenchRow>(fileURLToPath(import.meta.url), run);
     if (typeof result === 'string') {
       skipped.push({ case: run.case, engine: run.engine, workers: run.workers, reason: result });
       process.stderr.write(` ${result}\n`);

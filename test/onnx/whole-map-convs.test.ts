@@ -100,7 +100,8 @@ async function run(rewrite: WholeMapLimits | null): Promise<Run> {
   ys.forEach((y, i) => {
     b.output(y, `y${i}`, shapes.get(y) as number[]);
   });
-  for (const [name, dims] of Object.entries(INPUTS)) b.output(gradients.get(x[name]) as Value, `d_${name}`, dims);
+  for (const [name, dims] of Object.entries(INPUTS))
+    b.output(gradients.get(x[name]) as Value, `d_${name}`, dims);
   const model = encodeModel({
     irVersion: 8,
     opsetVersion: 17,
