@@ -307,6 +307,47 @@ describe('weights by URL: a checksummed download cache', () => {
     );
   });
 
+  it('--weights URL on the CLI: rla predict downloads once into RLA_HOME and prints what the local file gives', async () => {
+    await initBackend({ backend: 'cpu' });
+    const dir = tempDir('rla-hub-cli-');
+    const spec = { layers: [1, 1, 1, 1], widthPerGroup: 2, rlaChannel: 4, numClasses: 3, seed: 7 };
+    const model = createModel('rla_resnet50', spec);
+    const file = join(dir, 'tiny.safetensors');
+    await saveModelFile(model, file);
+    model.dispose();
+    const bytes = new Uint8Array(readFileSync(file));
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    server.routes.set('/cli/tiny.safetensors', serve(bytes));
+    const url = server.url('/cli/tiny.safetensors');
+    const image = join(REPO_ROOT, 'test', 'fixtures', 'classify', 'photo.png');
+    const predict = async (weights: string, extra: string[] = []) => {
+      const lines: string[] = [];
+      const code = await main(['predict', image, '--weights', weights, '--json', ...extra], (l) =>
+        lines.push(l),
+      );
+      return { code, output: lines.join('\n') };
+    };
+    const home = process.env.RLA_HOME;
+    process.env.RLA_HOME = tempDir('rla-home-');
+    try {
+      const local = await predict(file);
+      assert.equal(local.code, 0);
+      const first = await predict(url, ['--weights-sha256', sha256]);
+      const second = await predict(url, ['--weights-sha256', sha256]);
+      assert.equal(first.code, 0);
+      assert.equal(first.output, local.output);
+      assert.equal(second.output, local.output);
+      assert.equal(server.count('/cli/tiny.safetensors'), 1, 'the second run reads the cache');
+      assert.ok(existsSync(join(process.env.RLA_HOME, 'weights', sha256, 'tiny.safetensors')));
+      // A wrong hash: exit 1, nothing printed; the same check applies to a local file.
+      assert.equal((await predict(url, ['--weights-sha256', WRONG])).code, 1);
+      assert.equal((await predict(file, ['--weights-sha256', WRONG])).code, 1);
+    } finally {
+      if (home === undefined) delete process.env.RLA_HOME;
+      else process.env.RLA_HOME = home;
+    }
+  });
+
   it('rla download prints the cached path; a wrong hash exits 1 with the message', async () => {
     server.routes.set('/w/model.pth', serve(BODY));
     const cacheDir = tempDir('rla-hub-');

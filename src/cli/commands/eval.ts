@@ -20,6 +20,7 @@ import {
   WEIGHTS_OPTIONS,
   WEIGHTS_OPTIONS_HELP,
   weightsChoicesFrom,
+  weightsFileFrom,
 } from '../weights-args.js';
 
 /** `rla eval --help`. */
@@ -68,7 +69,7 @@ export async function evalCommand(argv: string[], out: (line: string) => void): 
   if (values.weights === undefined) throw new UsageError(`--weights is required\n\n${EVAL_USAGE}`);
   const split = values.split === undefined ? 'test' : String(values.split);
   if (split !== 'test' && split !== 'train') throw new UsageError(`--split ${split}: choose test or train`);
-  const weights = String(values.weights);
+  const weights = await weightsFileFrom(values);
   const isOnnx = isOnnxFile(weights);
   const engine = values.engine === undefined ? (isOnnx ? 'ort' : 'tfjs') : String(values.engine);
   if (engine !== 'tfjs' && engine !== 'ort') throw new UsageError(`--engine ${engine}: choose tfjs or ort`);

@@ -25,6 +25,7 @@ import {
   WEIGHTS_OPTIONS,
   WEIGHTS_OPTIONS_HELP,
   weightsChoicesFrom,
+  weightsFileFrom,
 } from '../weights-args.js';
 
 export const EXPORT_ONNX_USAGE = `usage: rla export-onnx [<name>] --weights <file> -o <model.onnx> [options]
@@ -95,7 +96,7 @@ export async function exportOnnxCommand(argv: string[], out: (line: string) => v
   let fileMetadata: Record<string, string | number> = {};
   if (values.weights !== undefined) {
     const choices = weightsChoicesFrom(values);
-    const loaded = await loadModelFile(String(values.weights), {
+    const loaded = await loadModelFile(await weightsFileFrom(values), {
       model: name,
       options,
       maxInflatedBytes: choices.maxInflatedBytes,

@@ -19,6 +19,7 @@ import {
   WEIGHTS_OPTIONS,
   WEIGHTS_OPTIONS_HELP,
   weightsChoicesFrom,
+  weightsFileFrom,
 } from '../weights-args.js';
 
 /** `rla predict --help`. */
@@ -57,7 +58,7 @@ export async function predictCommand(argv: string[], out: (line: string) => void
     throw new UsageError(`need --weights and at least one image\n\n${PREDICT_USAGE}`);
   }
   await initBackend({ backend: backendOption(values.backend) });
-  const weights = String(values.weights);
+  const weights = await weightsFileFrom(values);
   const classifier = await openClassifier(weights, values);
   try {
     const top = Math.min(integerOption('top', values.top) ?? 5, classifier.numClasses);

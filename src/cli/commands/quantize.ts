@@ -23,6 +23,7 @@ import {
   WEIGHTS_OPTIONS,
   WEIGHTS_OPTIONS_HELP,
   weightsChoicesFrom,
+  weightsFileFrom,
 } from '../weights-args.js';
 
 export const QUANTIZE_USAGE = `usage: rla quantize --weights FILE -o MODEL.int8.onnx [options]
@@ -89,7 +90,7 @@ export async function quantizeCommand(argv: string[], out: (line: string) => voi
     throw new UsageError(`--weight-bits ${weightBits}: choose 7 or 8`);
   }
   await initBackend();
-  const weights = String(values.weights);
+  const weights = await weightsFileFrom(values);
   const { model: name, options } = modelOptionsFrom(values);
   const choices = weightsChoicesFrom(values);
   const loaded = await loadModelFile(weights, {

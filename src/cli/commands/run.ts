@@ -23,6 +23,7 @@ import {
   WEIGHTS_OPTIONS,
   WEIGHTS_OPTIONS_HELP,
   weightsChoicesFrom,
+  weightsFileFrom,
 } from '../weights-args.js';
 
 export const RUN_USAGE = `usage: rla run --weights <file> --input <in.safetensors> -o <out.safetensors> [options]
@@ -110,7 +111,7 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
   const backend = await initBackend({ backend: backendOption(values.backend) });
   const { model: name, options } = modelOptionsFrom(values);
   const choices = weightsChoicesFrom(values);
-  const { model, chosenBy } = await loadModelFile(String(values.weights), {
+  const { model, chosenBy } = await loadModelFile(await weightsFileFrom(values), {
     model: name,
     options,
     maxInflatedBytes: choices.maxInflatedBytes,

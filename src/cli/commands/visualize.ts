@@ -28,6 +28,7 @@ import {
   WEIGHTS_OPTIONS,
   WEIGHTS_OPTIONS_HELP,
   weightsChoicesFrom,
+  weightsFileFrom,
 } from '../weights-args.js';
 
 /** `rla visualize --help`. */
@@ -151,7 +152,7 @@ export async function visualizeCommand(argv: string[], out: (line: string) => vo
       `${sharing ? '--sharing-norms takes no image' : 'give exactly one image'}\n\n${VISUALIZE_USAGE}`,
     );
   }
-  const weights = String(values.weights);
+  const weights = await weightsFileFrom(values);
   if (isOnnxFile(weights)) {
     throw new UsageError(
       `${weights}: visualize needs a weights file (.safetensors, .pth), not an ONNX graph: Grad-CAM differentiates the TF.js model`,
