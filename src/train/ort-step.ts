@@ -6,7 +6,11 @@
  */
 import type { DataLoader } from '../data/loader.js';
 import type { ClassifierModel } from '../models/classifier.js';
-import { createInferenceSession, type OnnxClassifier } from '../onnx/session.js';
+import {
+  createInferenceSession,
+  type InferenceSessionOptions,
+  type OnnxClassifier,
+} from '../onnx/session.js';
 import { OrtTrainer } from '../onnx/training/session.js';
 import { type EvalResult, evaluateLogits } from './evaluate.js';
 import { topKCorrect } from './loss.js';
@@ -42,13 +46,13 @@ export async function evaluateOnOrt(
   model: ClassifierModel,
   loader: DataLoader,
   onBatch?: (done: number, total: number) => void,
-  threads?: number,
+  session: InferenceSessionOptions = {},
 ): Promise<EvalResult> {
-  const session = await createInferenceSession(model, { threads });
+  const classifier = await createInferenceSession(model, session);
   try {
-    return await evaluateSession(session, model.numClasses, loader, onBatch);
+    return await evaluateSession(classifier, model.numClasses, loader, onBatch);
   } finally {
-    await session.release();
+    await classifier.release();
   }
 }
 
@@ -93,7 +97,7 @@ export async function createOrtTraining(
   return {
     step,
     pull: async () => trainer.pull(),
-    evaluate: (m, loader, onBatch) => evaluateOnOrt(m, loader, onBatch, threads),
+    evaluate: (m, loader, onBatch) => evaluateOnOrt(m, loader, onBatch, { threads }),
     release: () => trainer.release(),
   };
 }

@@ -91,6 +91,32 @@ describe('rla train / eval / predict / plot / best', () => {
     assert.ok(result.top1 >= 0 && result.top1 <= 1 && result.top5 >= result.top1);
   });
 
+  it('rla eval --engine ort takes the ONNX Runtime session flags and agrees with TF.js', async () => {
+    const weights = join(runDir, 'best.safetensors');
+    const json = async (...extra: string[]) => {
+      const { code, lines } = await rla('eval', '--weights', weights, '--data', data, '--json', ...extra);
+      assert.equal(code, 0, lines.join('\n'));
+      return JSON.parse(lines.join('\n'));
+    };
+    const tfjs = await json();
+    const ort = await json(
+      '--engine',
+      'ort',
+      '--threads',
+      '1',
+      '--execution-providers',
+      'cpu',
+      '--ort-log-level',
+      'error',
+    );
+    assert.equal(ort.backend, 'onnxruntime');
+    assert.equal(ort.count, tfjs.count);
+    assert.equal(ort.top1, tfjs.top1);
+    assert.ok(Math.abs(ort.loss - tfjs.loss) < 1e-4, `loss ${ort.loss} vs ${tfjs.loss}`);
+    const bad = await rla('eval', '--weights', weights, '--engine', 'ort', '--ort-log-level', 'loud');
+    assert.equal(bad.code, 2);
+  });
+
   it('rla predict prints the top-5 classes with probabilities', async () => {
     const image = join(tempDir(), 'cat.png');
     writeFileSync(image, pngBytes(patternRgb(1, 48, 40), 48, 40));

@@ -13,6 +13,7 @@ import { encodeModel } from '../../src/onnx/onnx-proto.js';
 import { loadOnnxRuntime } from '../../src/onnx/session.js';
 import { probeShapes } from '../../src/onnx/training/shape-probe.js';
 import { reduceMean, reduceSum } from '../../src/onnx/training-layers.js';
+import { noise, numel, weightedLoss } from './_weighted-loss.js';
 
 interface InputSpec {
   dims: number[];
@@ -20,21 +21,10 @@ interface InputSpec {
   values?: Float32Array;
 }
 
-/** Deterministic pseudo-random values in [-1, 1). */
-function noise(count: number, seed: number): Float32Array {
-  let state = seed >>> 0 || 1;
-  return Float32Array.from({ length: count }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 31 - 1;
-  });
-}
-
 /** Values whose magnitudes are in [0.2, 1.2] with mixed signs, all distinct. */
 function awayFromZero(count: number, seed: number): Float32Array {
   return noise(count, seed).map((v, i) => (v >= 0 ? 0.2 + v : -0.2 + v) + i * 1e-4);
 }
-
-const numel = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
 /**
  * Builds `f` on fresh inputs, differentiates sum(f * r) with respect to the inputs named in `wrt` (default all)
@@ -65,15 +55,7 @@ async function checkGradient(
   const r = b.input('r', yShape);
   const rValues = noise(numel(yShape), 5);
   shapes.set(r, yShape);
-  const weighted = b.node('Mul', [y, r]);
-  shapes.set(weighted, yShape);
-  const loss = reduceSum(
-    b,
-    weighted,
-    yShape.map((_, i) => i),
-    false,
-  );
-  shapes.set(loss, []);
+  const loss = weightedLoss(b, shapes, y, r, yShape);
   const wrt = options.wrt ?? Object.keys(inputs);
   const gradients = differentiate(
     b,

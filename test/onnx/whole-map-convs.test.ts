@@ -16,18 +16,7 @@ import {
   rewriteWholeMapConvs,
   type WholeMapLimits,
 } from '../../src/onnx/training/whole-map-convs.js';
-import { reduceSum } from '../../src/onnx/training-layers.js';
-
-const numel = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
-
-/** Deterministic values in [-1, 1). */
-function noise(count: number, seed: number): Float32Array {
-  let state = seed >>> 0 || 1;
-  return Float32Array.from({ length: count }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 31 - 1;
-  });
-}
+import { noise, numel, weightedLoss } from './_weighted-loss.js';
 
 const INPUTS: Record<string, number[]> = {
   x1: [4, 6, 2, 2], // 3x3 pad 1 on a 2x2 map (every pixel pair connected: no waste), with bias
@@ -76,16 +65,7 @@ async function run(rewrite: WholeMapLimits | null): Promise<Run> {
   const weighted = ys.map((y, i) => {
     const dims = shapes.get(y) as number[];
     const r = b.floatConstant(`r${i}`, `r${i}`, dims, () => noise(numel(dims), 50 + i));
-    const product = b.node('Mul', [y, r]);
-    shapes.set(product, dims);
-    const sum = reduceSum(
-      b,
-      product,
-      dims.map((_, axis) => axis),
-      false,
-    );
-    shapes.set(sum, []);
-    return sum;
+    return weightedLoss(b, shapes, y, r, dims);
   });
   let loss = weighted[0];
   for (const term of weighted.slice(1)) {

@@ -15,6 +15,7 @@ import { trainedModelInfo } from '../../train/trained-model-info.js';
 import { percent } from '../../util/format.js';
 import { BACKEND_OPTION, backendOption, integerOption, parseCommandArgs, UsageError } from '../args.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, modelOptionsFrom } from '../model-args.js';
+import { ORT_OPTIONS, ORT_OPTIONS_HELP, ortSessionFrom } from '../ort-args.js';
 import {
   checkLoadedWeights,
   WEIGHTS_OPTIONS,
@@ -28,7 +29,7 @@ export const EVAL_USAGE = `usage: rla eval --weights FILE [--dataset NAME] [--da
   --weights FILE       .safetensors (from rla train/convert), an official .pth / .pth.tar, or an .onnx model
                        (from rla export-onnx / quantize: run on ONNX Runtime)
   --engine E           tfjs (default) | ort: ONNX Runtime (the model exported on the fly, BN folded)
-  --threads N          ONNX Runtime threads
+${ORT_OPTIONS_HELP}
   --dataset NAME       ${DATASET_NAMES.join(' | ')} (default: the one the weights were trained on)
   --data DIR           dataset directory
   --split S            test (default) | train
@@ -55,7 +56,7 @@ export async function evalCommand(argv: string[], out: (line: string) => void): 
       'image-size': { type: 'string' },
       json: { type: 'boolean' },
       engine: { type: 'string' },
-      threads: { type: 'string' },
+      ...ORT_OPTIONS,
       ...MODEL_OPTIONS,
       ...WEIGHTS_OPTIONS,
       ...BACKEND_OPTION,
@@ -75,13 +76,13 @@ export async function evalCommand(argv: string[], out: (line: string) => void): 
   if (engine !== 'tfjs' && engine !== 'ort') throw new UsageError(`--engine ${engine}: choose tfjs or ort`);
   if (isOnnx && engine !== 'ort')
     throw new UsageError(`${weights} is an ONNX model: it runs with --engine ort`);
-  const threads = integerOption('threads', values.threads);
+  const ortSession = ortSessionFrom(values);
   const backend = await initBackend({ backend: backendOption(values.backend) });
   const { model: name, options } = modelOptionsFrom(values);
   const choices = weightsChoicesFrom(values);
   let evaluated: Evaluated;
   if (isOnnx) {
-    const { session, metadata, numClasses } = await openExportedModel(weights, { threads });
+    const { session, metadata, numClasses } = await openExportedModel(weights, ortSession);
     try {
       evaluated = await evaluateSplit(values, split, metadata, weights, numClasses, null, (loader) =>
         evaluateSession(session, numClasses, loader),
@@ -107,7 +108,7 @@ export async function evalCommand(argv: string[], out: (line: string) => void): 
         model.numClasses,
         (size) => model.checkInputSize(size, size),
         (loader) =>
-          engine === 'ort' ? evaluateOnOrt(model, loader, undefined, threads) : evaluate(model, loader),
+          engine === 'ort' ? evaluateOnOrt(model, loader, undefined, ortSession) : evaluate(model, loader),
       );
       evaluated.modelName = model.registryName ?? weights;
     } finally {
