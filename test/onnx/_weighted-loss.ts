@@ -1,8 +1,9 @@
 /**
- * What the graph-gradient tests share: deterministic noise, and the scalar loss sum(y * r) whose gradient with
- * respect to y is the noise r (so every element of y gets a different weight).
+ * What the graph-gradient tests share: deterministic noise, the scalar loss sum(y * r) whose gradient with
+ * respect to y is the noise r (so every element of y gets a different weight), and the finished graph's bytes.
  */
 import type { OnnxBuilder, Value } from '../../src/onnx/builder.js';
+import { encodeModel } from '../../src/onnx/onnx-proto.js';
 import { reduceSum } from '../../src/onnx/training-layers.js';
 
 export const numel = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
@@ -34,4 +35,17 @@ export function weightedLoss(
   );
   shapes.set(loss, []);
   return loss;
+}
+
+/** The builder's graph as ONNX bytes (opset 17), for an ONNX Runtime session. */
+export function encodeTestGraph(b: OnnxBuilder, name: string): Uint8Array {
+  return encodeModel({
+    irVersion: 8,
+    opsetVersion: 17,
+    producerName: 'test',
+    producerVersion: '0',
+    docString: '',
+    graph: b.graph(name),
+    metadata: {},
+  });
 }

@@ -9,11 +9,10 @@ import { describe, it } from 'node:test';
 import type * as ort from 'onnxruntime-node';
 import { differentiate } from '../../src/onnx/autodiff/differentiate.js';
 import { int, ints, OnnxBuilder, type Value } from '../../src/onnx/builder.js';
-import { encodeModel } from '../../src/onnx/onnx-proto.js';
 import { loadOnnxRuntime } from '../../src/onnx/session.js';
 import { probeShapes } from '../../src/onnx/training/shape-probe.js';
 import { reduceMean, reduceSum } from '../../src/onnx/training-layers.js';
-import { noise, numel, weightedLoss } from './_weighted-loss.js';
+import { encodeTestGraph, noise, numel, weightedLoss } from './_weighted-loss.js';
 
 interface InputSpec {
   dims: number[];
@@ -73,15 +72,7 @@ async function checkGradient(
     assert.ok(g, `a gradient for ${name}`);
     b.output(g, `grad_${name}`, inputs[name].dims);
   }
-  const model = encodeModel({
-    irVersion: 8,
-    opsetVersion: 17,
-    producerName: 'test',
-    producerVersion: '0',
-    docString: '',
-    graph: b.graph('gradient_check'),
-    metadata: {},
-  });
+  const model = encodeTestGraph(b, 'gradient_check');
   const session = await runtime.InferenceSession.create(model, { graphOptimizationLevel: 'all' });
   try {
     const run = async (overrides: Record<string, Float32Array> = {}) =>

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { differentiate } from '../../src/onnx/autodiff/differentiate.js';
 import { ints, OnnxBuilder, type Value } from '../../src/onnx/builder.js';
-import { encodeModel } from '../../src/onnx/onnx-proto.js';
 import { loadOnnxRuntime } from '../../src/onnx/session.js';
 import { probeShapes } from '../../src/onnx/training/shape-probe.js';
 import {
@@ -16,7 +15,7 @@ import {
   rewriteWholeMapConvs,
   type WholeMapLimits,
 } from '../../src/onnx/training/whole-map-convs.js';
-import { noise, numel, weightedLoss } from './_weighted-loss.js';
+import { encodeTestGraph, noise, numel, weightedLoss } from './_weighted-loss.js';
 
 const INPUTS: Record<string, number[]> = {
   x1: [4, 6, 2, 2], // 3x3 pad 1 on a 2x2 map (every pixel pair connected: no waste), with bias
@@ -82,15 +81,7 @@ async function run(rewrite: WholeMapLimits | null): Promise<Run> {
   });
   for (const [name, dims] of Object.entries(INPUTS))
     b.output(gradients.get(x[name]) as Value, `d_${name}`, dims);
-  const model = encodeModel({
-    irVersion: 8,
-    opsetVersion: 17,
-    producerName: 'test',
-    producerVersion: '0',
-    docString: '',
-    graph: b.graph('whole_map'),
-    metadata: {},
-  });
+  const model = encodeTestGraph(b, 'whole_map');
   const session = await runtime.InferenceSession.create(model);
   try {
     const result = await session.run(feeds());
