@@ -63,8 +63,22 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
  */
 const RAW_EXCEPTIONS = [TypeError, RangeError, SyntaxError, ReferenceError];
 
+/** `WebAssembly.RuntimeError` (the project's TypeScript lib declares the WebAssembly namespace as types only). */
+export const WASM_RUNTIME_ERROR = (
+  globalThis as { WebAssembly?: { RuntimeError?: new (message?: string) => Error } }
+).WebAssembly?.RuntimeError;
+
 /** What the user sees when `rla <command>` fails: our errors' messages, and a plain statement for raw ones. */
 export function failureMessage(command: string, error: unknown): string {
+  if (error instanceof Error && WASM_RUNTIME_ERROR !== undefined && error instanceof WASM_RUNTIME_ERROR) {
+    // TF.js wasm's heap is one 32-bit memory: a run that outgrows it ends in "memory access out of bounds" or
+    // Emscripten's "Aborted()" (seen training two ResNet-101s at 224x224 in one process, and when a leak grew it).
+    return (
+      `rla ${command}: the TF.js wasm backend failed (${error.message.split('.')[0]}), usually because its heap ` +
+      '(4 GB at most per instance) is exhausted: use a smaller --batch-size or input size, --engine ort, or ' +
+      '--backend cpu'
+    );
+  }
   if (error instanceof Error && !RAW_EXCEPTIONS.some((kind) => error instanceof kind)) {
     return `rla ${command}: ${error.message}`;
   }

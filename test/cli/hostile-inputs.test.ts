@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import { identityOf, toSafetensorsBytes } from '../../src/checkpoint/save-checkpoint.js';
-import { failureMessage, main } from '../../src/cli/main.js';
+import { failureMessage, main, WASM_RUNTIME_ERROR } from '../../src/cli/main.js';
 import { cifarPreprocessing } from '../../src/data/preprocessing.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { createModel } from '../../src/models/index.js';
@@ -218,5 +218,15 @@ describe('no raw JavaScript exception reaches a CLI user: hostile inputs get mes
     );
     assert.doesNotMatch(message, /Invalid typed array/);
     assert.equal(failureMessage('run', new Error('x.pth: bad record')), 'rla run: x.pth: bad record');
+  });
+
+  it('a wasm runtime failure says what it usually means and what to do', () => {
+    assert.ok(WASM_RUNTIME_ERROR, 'WebAssembly.RuntimeError exists in Node');
+    const WasmRuntimeError = WASM_RUNTIME_ERROR;
+    const message = failureMessage('train', new WasmRuntimeError('memory access out of bounds'));
+    assert.match(message, /^rla train: the TF\.js wasm backend failed \(memory access out of bounds\)/);
+    assert.match(message, /heap .* exhausted: use a smaller --batch-size .* --engine ort/);
+    const aborted = failureMessage('study', new WasmRuntimeError('Aborted(). Build with -sASSERTIONS'));
+    assert.match(aborted, /^rla study: the TF\.js wasm backend failed \(Aborted\(\)\), usually/);
   });
 });
