@@ -21,6 +21,7 @@ import {
   type TensorRange,
   type WeightBits,
 } from './qdq.js';
+import { averagePoolsAsDepthwiseConvs, batchNormsAsDepthwiseConvs } from './as-depthwise-conv.js';
 import { splitConcatLayers } from './split-concat.js';
 
 export interface QuantizeOptions {
@@ -143,12 +144,16 @@ export async function quantizeModel(
     foldBatchNorm: true,
   });
   const encode = (graph: GraphProto) => encodeModel({ ...proto, graph });
-  // Channel counts from one batch, then the RLA concatenations split (split-concat.ts), then calibration.
+  // Channel counts from one batch, then the RLA concatenations split (split-concat.ts) and the average pools
+  // and BatchNorms written as depthwise convs (as-depthwise-conv.ts), then calibration.
   const probe = await calibrate(encode, proto.graph, firstOf(batches()), {
     observer: 'minmax',
     threads: options.threads,
   });
-  const split = splitConcatLayers(proto.graph, (value) => probe.shapes.get(value)?.[1]);
+  const channelsOf = (value: string) => probe.shapes.get(value)?.[1];
+  const split = batchNormsAsDepthwiseConvs(
+    averagePoolsAsDepthwiseConvs(splitConcatLayers(proto.graph, channelsOf), channelsOf),
+  );
   let sample: ReadonlyMap<string, Float32Array> = new Map();
   const { ranges, images } = await calibrate(encode, split, batches(), {
     observer,

@@ -4,7 +4,7 @@
  * against x's [0, 11.6]). One uint8 scale for the concatenation costs x or h one to two bits. So a layer reading
  * a concatenation is split by input: conv(cat(a, b), W) = conv(a, W[:, :Ca]) + conv(b, W[:, Ca:]) (bias on the
  * first), and the head's Gemm(Flatten|Reshape(GlobalAveragePool(cat(a, b)))) likewise per input; each part then gets its
- * own scale. The float function is unchanged (up to float rounding).
+ * own scale. A concatenation read by a depthwise conv or a ReLU is first moved past it (push-concat.ts). The float function is unchanged (up to float rounding).
  */
 import {
   DataType,
@@ -13,6 +13,7 @@ import {
   type NodeProto,
   type TensorProto,
 } from '../onnx/onnx-proto.js';
+import { pushConcatsThroughChannelwise } from './push-concat.js';
 
 /** Input channels [start, end) of a weight whose axis 1 is the input channel (OIHW, or [out, in]). */
 function sliceInputChannels(weight: TensorProto, start: number, end: number, name: string): TensorProto {
@@ -39,9 +40,13 @@ function sliceInputChannels(weight: TensorProto, start: number, end: number, nam
  * Concat, as the file comment says. `channelsOf` gives a value's channel count (calibration shapes).
  */
 export function splitConcatLayers(
-  graph: GraphProto,
-  channelsOf: (value: string) => number | undefined,
+  original: GraphProto,
+  probedChannels: (value: string) => number | undefined,
 ): GraphProto {
+  // Depthwise convs and ReLUs after a concatenation first take it past them (push-concat.ts).
+  const pushed = pushConcatsThroughChannelwise(original, probedChannels);
+  const graph = pushed.graph;
+  const channelsOf = (value: string) => pushed.channels.get(value) ?? probedChannels(value);
   const initializers = new Map(graph.initializers.map((t) => [t.name, t]));
   const producers = new Map(graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
   const consumers = new Map<string, NodeProto[]>();

@@ -24,6 +24,10 @@ import {
   quantizeWeights,
 } from '../../src/quantize/qdq.js';
 import { quantizeModel } from '../../src/quantize/quantize-model.js';
+import {
+  averagePoolsAsDepthwiseConvs,
+  batchNormsAsDepthwiseConvs,
+} from '../../src/quantize/as-depthwise-conv.js';
 import { splitConcatLayers } from '../../src/quantize/split-concat.js';
 import { patternRgb, pngBytes, tempDir } from '../data/_files.js';
 import { calibrateBatchNorm, expectClose, logitsTolerance, testImages } from '../onnx/helpers/ort.js';
@@ -198,6 +202,83 @@ describe('int8 quantization', () => {
         }),
       );
       expectClose(b, a, logitsTolerance(a), 'split logits');
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('moves dsRLA-MobileNetV2 concatenations past the depthwise conv and ReLU6, then splits the projection', async () => {
+    const model = createModel('dsrla_mobilenetv2', {
+      numClasses: 10,
+      widthMult: 0.5,
+      rlaChannel: 16,
+      seed: 5,
+    });
+    calibrateBatchNorm(model, testImages([8, 3, SIZE, SIZE], 9), [8, 3, SIZE, SIZE]);
+    model.eval();
+    try {
+      const proto = buildOnnxModel(model, { dynamicBatch: true });
+      const encode = (graph: typeof proto.graph) => encodeModel({ ...proto, graph });
+      const { shapes } = await calibrate(encode, proto.graph, batches(1), { observer: 'minmax', threads: 1 });
+      const split = splitConcatLayers(proto.graph, (value) => shapes.get(value)?.[1]);
+      const ops = (graph: typeof proto.graph, op: string) =>
+        graph.nodes.filter((n) => n.opType === op).length;
+      const blocks = 17;
+      assert.equal(ops(proto.graph, 'Concat'), blocks + 1, 'cat(x, h) in every block and at the head');
+      assert.equal(ops(split, 'Concat'), 0);
+      // Per block: the depthwise conv, its ReLU6 and the projection become two each (plus one Add).
+      assert.equal(ops(split, 'Conv'), ops(proto.graph, 'Conv') + 2 * blocks + 1);
+      assert.equal(ops(split, 'Clip'), ops(proto.graph, 'Clip') + blocks);
+      assert.ok(
+        split.nodes.some((n) => n.opType === 'Conv' && n.attributes.group?.value === 16),
+        'a depthwise conv of h alone (16 channels)',
+      );
+      const images = testImages([3, 3, SIZE, SIZE], 11);
+      const [a, b] = await Promise.all(
+        [proto.graph, split].map(async (graph) => {
+          const session = await createInferenceSession(encode(graph), { threads: 1 });
+          try {
+            return (await session.runNchw(images, [3, 3, SIZE, SIZE])).logits.data;
+          } finally {
+            await session.release();
+          }
+        }),
+      );
+      expectClose(b, a, logitsTolerance(a), 'split logits');
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('writes average pools and the RLA update BatchNorms as depthwise convs, computing the same float function', async () => {
+    const model = smallModel();
+    try {
+      const proto = buildOnnxModel(model, { dynamicBatch: true, foldBatchNorm: true });
+      const encode = (graph: typeof proto.graph) => encodeModel({ ...proto, graph });
+      const { shapes } = await calibrate(encode, proto.graph, batches(1), { observer: 'minmax', threads: 1 });
+      const rewritten = batchNormsAsDepthwiseConvs(
+        averagePoolsAsDepthwiseConvs(proto.graph, (value) => shapes.get(value)?.[1]),
+      );
+      const ops = (graph: typeof proto.graph, op: string) =>
+        graph.nodes.filter((n) => n.opType === op).length;
+      const pools = ops(proto.graph, 'AveragePool');
+      const norms = ops(proto.graph, 'BatchNormalization');
+      assert.equal(pools, 3, 'h pooled 2x2 at each of three downsamplings');
+      assert.equal(norms, 4, 'one unfoldable BN per block (on h + conv_out(y))');
+      assert.equal(ops(rewritten, 'AveragePool') + ops(rewritten, 'BatchNormalization'), 0);
+      assert.equal(ops(rewritten, 'Conv'), ops(proto.graph, 'Conv') + pools + norms);
+      const images = testImages([3, 3, SIZE, SIZE], 11);
+      const [a, b] = await Promise.all(
+        [proto.graph, rewritten].map(async (graph) => {
+          const session = await createInferenceSession(encode(graph), { threads: 1 });
+          try {
+            return (await session.runNchw(images, [3, 3, SIZE, SIZE])).logits.data;
+          } finally {
+            await session.release();
+          }
+        }),
+      );
+      expectClose(b, a, logitsTolerance(a), 'rewritten logits');
     } finally {
       model.dispose();
     }
