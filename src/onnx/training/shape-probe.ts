@@ -46,7 +46,7 @@ export interface ProbeOptions {
 }
 
 function probeModel(b: OnnxBuilder, batchInputs: readonly string[]): Uint8Array {
-  const graph = b.graph('shape_probe', { keepOutputCopies: true });
+  const graph = b.graph('shape_probe', { asBuilt: true });
   const outputs = floatNodeOutputs(b).map((name) => ({ name, elemType: DataType.FLOAT, shape: null }));
   const inputs = graph.inputs.map((input) =>
     batchInputs.includes(input.name) && input.shape
