@@ -220,6 +220,12 @@ describe('gradient rules against finite differences (ONNX Runtime)', () => {
     }
   });
 
+  it('Pad (zeros, uneven pads on two axes)', async () => {
+    await checkGradient({ a: { dims: [2, 3, 3, 4] } }, (b, x) =>
+      b.node('Pad', [x.a, b.int64Values([0, 0, 1, 2, 0, 0, 2, 1])]),
+    );
+  });
+
   it('Concat, Split, Slice, Reshape, Flatten, Transpose', async () => {
     await checkGradient({ a: { dims: [2, 3, 2, 2] }, c: { dims: [2, 1, 2, 2] } }, (b, x) =>
       b.node('Concat', [x.a, x.c], { axis: int(1) }),

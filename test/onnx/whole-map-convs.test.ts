@@ -6,16 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { differentiate } from '../../src/onnx/autodiff/differentiate.js';
-import { ints, OnnxBuilder, type Value } from '../../src/onnx/builder.js';
-import { loadOnnxRuntime } from '../../src/onnx/session.js';
-import { probeShapes } from '../../src/onnx/training/shape-probe.js';
+import { ints } from '../../src/onnx/builder.js';
 import {
   rewriteSingleTapConvs,
   rewriteWholeMapConvs,
   type WholeMapLimits,
 } from '../../src/onnx/training/whole-map-convs.js';
-import { encodeTestGraph, noise, numel, weightedLoss } from './_weighted-loss.js';
+import { assertSameFunction, type ConvCase, runConvs } from './_conv-rewrite.js';
 
 const INPUTS: Record<string, number[]> = {
   x1: [4, 6, 2, 2], // 3x3 pad 1 on a 2x2 map (every pixel pair connected: no waste), with bias
@@ -29,86 +26,20 @@ const INPUTS: Record<string, number[]> = {
   w4: [5, 6, 3, 3],
 };
 
-interface Run {
-  outputs: Float32Array[];
-  gradients: Record<string, Float32Array>;
-  rewritten: number;
-  opTypes: string[];
-}
+const pad1 = { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) };
+const CONVS: ConvCase[] = [
+  { inputs: ['x1', 'w1', 'b1'], attributes: pad1 },
+  { inputs: ['x2', 'w2'], attributes: { ...pad1, strides: ints([2, 2]) } },
+  { inputs: ['x3', 'w3'], attributes: { kernel_shape: ints([1, 1]) } },
+  { inputs: ['x4', 'w4'], attributes: { ...pad1, strides: ints([2, 2]) } },
+];
 
-/** Builds the four convs, optionally rewrites them, differentiates sum(y_i * r_i) and runs it. */
-async function run(rewrite: WholeMapLimits | null): Promise<Run> {
-  const runtime = await loadOnnxRuntime();
-  const b = new OnnxBuilder({ opset: 17, foldBatchNorm: false, training: true, batchSize: 4 });
-  const x: Record<string, Value> = {};
-  for (const [name, dims] of Object.entries(INPUTS)) x[name] = b.input(name, dims);
-  const pad1 = { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) };
-  const ys = [
-    b.node('Conv', [x.x1, x.w1, x.b1], pad1),
-    b.node('Conv', [x.x2, x.w2], { ...pad1, strides: ints([2, 2]) }),
-    b.node('Conv', [x.x3, x.w3], { kernel_shape: ints([1, 1]) }),
-    b.node('Conv', [x.x4, x.w4], { ...pad1, strides: ints([2, 2]) }),
-  ];
-  const feeds = () =>
-    Object.fromEntries(
-      Object.entries(INPUTS).map(([name, dims], i) => [
-        name,
-        new runtime.Tensor('float32', noise(numel(dims), 3 + i), dims),
-      ]),
-    );
-  const shapes = await probeShapes(runtime, b, { batch: 4, batchInputs: [], feeds });
-  for (const [name, dims] of Object.entries(INPUTS)) shapes.set(x[name], dims);
-  let rewritten = 0;
-  if (rewrite) rewritten = rewriteSingleTapConvs(b, shapes) + rewriteWholeMapConvs(b, shapes, rewrite);
-  const opTypes = b.nodeList.map((node) => node.opType);
-  const weighted = ys.map((y, i) => {
-    const dims = shapes.get(y) as number[];
-    const r = b.floatConstant(`r${i}`, `r${i}`, dims, () => noise(numel(dims), 50 + i));
-    return weightedLoss(b, shapes, y, r, dims);
-  });
-  let loss = weighted[0];
-  for (const term of weighted.slice(1)) {
-    loss = b.node('Add', [loss, term]);
-    shapes.set(loss, []);
-  }
-  const gradients = differentiate(b, loss, Object.values(x), (value) => {
-    const shape = shapes.get(value);
-    if (!shape) throw new Error(`no shape for ${value}`);
-    return shape;
-  });
-  ys.forEach((y, i) => {
-    b.output(y, `y${i}`, shapes.get(y) as number[]);
-  });
-  for (const [name, dims] of Object.entries(INPUTS))
-    b.output(gradients.get(x[name]) as Value, `d_${name}`, dims);
-  const model = encodeTestGraph(b, 'whole_map');
-  const session = await runtime.InferenceSession.create(model);
-  try {
-    const result = await session.run(feeds());
-    return {
-      outputs: ys.map((_, i) => result[`y${i}`].data as Float32Array),
-      gradients: Object.fromEntries(
-        Object.keys(INPUTS).map((name) => [name, result[`d_${name}`].data as Float32Array]),
-      ),
-      rewritten,
-      opTypes,
-    };
-  } finally {
-    await session.release();
-  }
-}
-
-/** max|a - b| / max|a|. */
-function relativeError(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let scale = 0;
-  let error = 0;
-  for (let i = 0; i < a.length; i++) {
-    scale = Math.max(scale, Math.abs(a[i]));
-    error = Math.max(error, Math.abs(a[i] - b[i]));
-  }
-  return error / Math.max(scale, 1e-12);
-}
+const run = (limits: WholeMapLimits | null) =>
+  runConvs(
+    INPUTS,
+    CONVS,
+    limits && ((b, shapes) => rewriteSingleTapConvs(b, shapes) + rewriteWholeMapConvs(b, shapes, limits)),
+  );
 
 describe('whole-map convolutions (training graph rewrite)', () => {
   it('computes the convolutions and their gradients; rewrites only within the limits', async () => {
@@ -119,13 +50,7 @@ describe('whole-map convolutions (training graph rewrite)', () => {
     const rewritten = await run({ maxOutputPixels: 4, maxWaste: 3 });
     assert.equal(rewritten.rewritten, 3);
     assert.equal(rewritten.opTypes.filter((op) => op === 'Conv').length, 1, 'only the 1x1 conv stays a Conv');
-    reference.outputs.forEach((y, i) => {
-      assert.ok(relativeError(y, rewritten.outputs[i]) < 1e-5, `output ${i}`);
-    });
-    for (const name of Object.keys(INPUTS)) {
-      const error = relativeError(reference.gradients[name], rewritten.gradients[name]);
-      assert.ok(error < 1e-5, `d loss / d ${name}: relative error ${error}`);
-    }
+    assertSameFunction(reference, rewritten, INPUTS);
     // Waste limit 1 keeps the strided conv too; a 1-pixel output limit keeps every whole-map candidate.
     const strict = await run({ maxOutputPixels: 4, maxWaste: 1 });
     assert.equal(strict.opTypes.filter((op) => op === 'Conv').length, 2);

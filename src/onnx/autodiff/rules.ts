@@ -524,6 +524,31 @@ const slice: GradientRule = (ctx, [dy]) => {
   return [b.node('Pad', [dy, b.int64Values(pads)]), ...node.inputs.slice(1).map(() => null)];
 };
 
+/** Pad with zeros (constant mode, value 0, no cropping): the gradient sliced back to the input's region. */
+const pad: GradientRule = (ctx, [dy]) => {
+  const { b, node } = ctx;
+  if (!dy) return node.inputs.map(() => null);
+  const mode = node.attributes.mode;
+  if (mode && !(mode.kind === 'string' && mode.value === 'constant'))
+    throw new Error(`gradient of ${node.name}: only constant padding is supported`);
+  if (node.inputs[2] && ctx.b.int64ValuesOf(node.inputs[2]) === undefined && ctx.wants(2))
+    throw new Error(`gradient of ${node.name}: a padding value that needs a gradient`);
+  const shape = ctx.shape(node.inputs[0]);
+  const pads = int64Input(ctx, 1, 'pads');
+  if (pads.some((p) => p < 0)) throw new Error(`gradient of ${node.name}: negative (cropping) pads`);
+  const axes = shape.map((_, axis) => axis);
+  const starts = axes.map((axis) => pads[axis]);
+  return [
+    b.node('Slice', [
+      dy,
+      b.int64Values(starts),
+      b.int64Values(axes.map((axis) => starts[axis] + shape[axis])),
+      b.int64Values(axes),
+    ]),
+    ...node.inputs.slice(1).map(() => null),
+  ];
+};
+
 /** Reshape-like ops: the gradient reshaped back. */
 const reshape: GradientRule = (ctx, [dy]) => {
   const { node } = ctx;
@@ -597,6 +622,7 @@ export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
   Concat: concat,
   Split: split,
   Slice: slice,
+  Pad: pad,
   Reshape: reshape,
   Flatten: reshape,
   Identity: identity,

@@ -27,6 +27,7 @@ import {
   type TrainingGraph,
   type TrainingGraphOptions,
 } from './graph.js';
+import { type Im2colLimits, rewriteIm2colConvs } from './im2col-convs.js';
 import { probeShapes } from './shape-probe.js';
 import { rewriteSingleTapConvs, rewriteWholeMapConvs, type WholeMapLimits } from './whole-map-convs.js';
 
@@ -58,10 +59,18 @@ export interface OrtTrainerOptions {
    * Default {@link DEFAULT_WHOLE_MAP_LIMITS}.
    */
   wholeMapConvs?: WholeMapLimits | false;
+  /**
+   * Which other convolutions on small maps run as one im2col and one product over the batch (see
+   * im2col-convs.ts); false: none. Default {@link DEFAULT_IM2COL_LIMITS}.
+   */
+  im2colConvs?: Im2colLimits | false;
 }
 
 /** Chosen by measurement of the training step (docs/training-ort.md). */
 export const DEFAULT_WHOLE_MAP_LIMITS: WholeMapLimits = { maxOutputPixels: 4, maxWaste: 1 };
+
+/** Chosen by measurement of the training step (docs/training-ort.md). */
+export const DEFAULT_IM2COL_LIMITS: Im2colLimits = { maxOutputPixels: 16 };
 
 /** What one step returns. */
 export interface OrtStepOutput {
@@ -166,6 +175,8 @@ export class OrtTrainer {
     rewriteSingleTapConvs(forward.b, shapes);
     const wholeMap = this.options.wholeMapConvs ?? DEFAULT_WHOLE_MAP_LIMITS;
     if (wholeMap) rewriteWholeMapConvs(forward.b, shapes, wholeMap);
+    const im2col = this.options.im2colConvs ?? DEFAULT_IM2COL_LIMITS;
+    if (im2col) rewriteIm2colConvs(forward.b, shapes, im2col);
     const graph = finishTrainingGraph(this.model, forward, options, (value) => {
       const shape = shapes.get(value);
       if (!shape) throw new Error(`training graph: no shape for ${value}`);

@@ -1,0 +1,49 @@
+/**
+ * The training graph's rewrite of stride-1 convolutions on small maps into one im2col and one product over the
+ * batch (src/onnx/training/im2col-convs.ts): the rewritten graph computes the same outputs and, through the
+ * differentiator (Transpose, Pad, Slice, Concat, Reshape, Gemm rules), the same gradients as the convolutions
+ * it replaces; it rewrites exactly the convs within its limits.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ints } from '../../src/onnx/builder.js';
+import { type Im2colLimits, rewriteIm2colConvs } from '../../src/onnx/training/im2col-convs.js';
+import { assertSameFunction, type ConvCase, runConvs } from './_conv-rewrite.js';
+
+const INPUTS: Record<string, number[]> = {
+  x1: [4, 5, 4, 4], // 3x3 pad 1 on 4x4 (16 output pixels), with bias
+  w1: [6, 5, 3, 3],
+  b1: [6],
+  x2: [4, 3, 4, 5], // 2x3 kernel, uneven pads (0, 1; 1, 1): 4x5 = 20 output pixels
+  w2: [4, 3, 2, 3],
+  x3: [4, 5, 4, 4], // 3x3 stride 2: strided, never rewritten
+  w3: [6, 5, 3, 3],
+  x4: [4, 5, 4, 4], // 1x1: one tap, never rewritten
+  w4: [6, 5, 1, 1],
+};
+
+const CONVS: ConvCase[] = [
+  { inputs: ['x1', 'w1', 'b1'], attributes: { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) } },
+  { inputs: ['x2', 'w2'], attributes: { kernel_shape: ints([2, 3]), pads: ints([0, 1, 1, 1]) } },
+  {
+    inputs: ['x3', 'w3'],
+    attributes: { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]), strides: ints([2, 2]) },
+  },
+  { inputs: ['x4', 'w4'], attributes: { kernel_shape: ints([1, 1]) } },
+];
+
+const run = (limits: Im2colLimits | null) =>
+  runConvs(INPUTS, CONVS, limits && ((b, shapes) => rewriteIm2colConvs(b, shapes, limits)));
+
+describe('im2col convolutions (training graph rewrite)', () => {
+  it('computes the convolutions and their gradients; rewrites only stride-1 multi-tap convs within the limit', async () => {
+    const reference = await run(null);
+    const all = await run({ maxOutputPixels: 20 });
+    assert.equal(all.rewritten, 2);
+    assert.equal(all.opTypes.filter((op) => op === 'Conv').length, 2, 'the strided and the 1x1 conv stay');
+    assertSameFunction(reference, all, INPUTS);
+    const small = await run({ maxOutputPixels: 16 });
+    assert.equal(small.rewritten, 1, 'the 20-pixel output is over the limit');
+    assertSameFunction(reference, small, INPUTS);
+  });
+});
