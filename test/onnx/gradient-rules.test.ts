@@ -220,6 +220,18 @@ describe('gradient rules against finite differences (ONNX Runtime)', () => {
     }
   });
 
+  it('Slice with steps (2 and 3, ends inside and at the edge)', async () => {
+    await checkGradient({ a: { dims: [2, 3, 7, 8] } }, (b, x) =>
+      b.node('Slice', [
+        x.a,
+        b.int64Values([1, 0]),
+        b.int64Values([6, 8]),
+        b.int64Values([2, 3]),
+        b.int64Values([2, 3]),
+      ]),
+    );
+  });
+
   it('Pad (zeros, uneven pads on two axes)', async () => {
     await checkGradient({ a: { dims: [2, 3, 3, 4] } }, (b, x) =>
       b.node('Pad', [x.a, b.int64Values([0, 0, 1, 2, 0, 0, 2, 1])]),

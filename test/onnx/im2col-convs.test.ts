@@ -1,7 +1,7 @@
 /**
- * The training graph's rewrite of stride-1 convolutions on small maps into one im2col and one product over the
+ * The training graph's rewrite of convolutions on small maps into one im2col and one product over the
  * batch (src/onnx/training/im2col-convs.ts): the rewritten graph computes the same outputs and, through the
- * differentiator (Transpose, Pad, Slice, Concat, Reshape, Gemm rules), the same gradients as the convolutions
+ * differentiator (Transpose, Pad, strided Slice, Concat, Reshape, Gemm rules), the same gradients as the convolutions
  * it replaces; it rewrites exactly the convs within its limits.
  */
 import assert from 'node:assert/strict';
@@ -16,10 +16,12 @@ const INPUTS: Record<string, number[]> = {
   b1: [6],
   x2: [4, 3, 4, 5], // 2x3 kernel, uneven pads (0, 1; 1, 1): 4x5 = 20 output pixels
   w2: [4, 3, 2, 3],
-  x3: [4, 5, 4, 4], // 3x3 stride 2: strided, never rewritten
+  x3: [4, 5, 5, 4], // 3x3 stride 2 pad 1 on 5x4 -> 3x2: strided
   w3: [6, 5, 3, 3],
   x4: [4, 5, 4, 4], // 1x1: one tap, never rewritten
   w4: [6, 5, 1, 1],
+  x5: [4, 5, 4, 4], // 1x1 stride 2: one tap, strided
+  w5: [6, 5, 1, 1],
 };
 
 const CONVS: ConvCase[] = [
@@ -30,20 +32,22 @@ const CONVS: ConvCase[] = [
     attributes: { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]), strides: ints([2, 2]) },
   },
   { inputs: ['x4', 'w4'], attributes: { kernel_shape: ints([1, 1]) } },
+  { inputs: ['x5', 'w5'], attributes: { kernel_shape: ints([1, 1]), strides: ints([2, 2]) } },
 ];
 
 const run = (limits: Im2colLimits | null) =>
   runConvs(INPUTS, CONVS, limits && ((b, shapes) => rewriteIm2colConvs(b, shapes, limits)));
 
 describe('im2col convolutions (training graph rewrite)', () => {
-  it('computes the convolutions and their gradients; rewrites only stride-1 multi-tap convs within the limit', async () => {
+  it('computes the convolutions and their gradients; rewrites only the convs within its limit', async () => {
     const reference = await run(null);
+    const convs = (r: { opTypes: string[] }) => r.opTypes.filter((op) => op === 'Conv').length;
     const all = await run({ maxOutputPixels: 20 });
-    assert.equal(all.rewritten, 2);
-    assert.equal(all.opTypes.filter((op) => op === 'Conv').length, 2, 'the strided and the 1x1 conv stay');
+    assert.equal(all.rewritten, 4);
+    assert.equal(convs(all), 1, 'the stride-1 1x1 conv stays');
     assertSameFunction(reference, all, INPUTS);
     const small = await run({ maxOutputPixels: 16 });
-    assert.equal(small.rewritten, 1, 'the 20-pixel output is over the limit');
+    assert.equal(small.rewritten, 3, 'the 20-pixel output is over the limit');
     assertSameFunction(reference, small, INPUTS);
   });
 });

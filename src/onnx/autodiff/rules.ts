@@ -500,28 +500,50 @@ const split: GradientRule = (ctx, dOutputs) => {
   return [b.node('Concat', parts, { axis: int(axis) }), null];
 };
 
-/** Slice with unit steps: the gradient padded back to the input's shape with zeros. */
+/**
+ * Slice: the gradient padded back to the input's shape with zeros. Positive steps s > 1 first spread it out:
+ * each element followed by s - 1 zeros along that axis (a Reshape adding a unit axis after it, a Pad of that
+ * axis to s, a Reshape merging the two), then the padding places the first element at its start.
+ */
 const slice: GradientRule = (ctx, [dy]) => {
   const { b, node } = ctx;
   if (!dy) return node.inputs.map(() => null);
   const x = node.inputs[0];
   const shape = ctx.shape(x);
+  const rank = shape.length;
   const starts = int64Input(ctx, 1, 'starts');
   const ends = int64Input(ctx, 2, 'ends');
-  const axes = node.inputs[3] ? int64Input(ctx, 3, 'axes') : starts.map((_, i) => i);
+  const axes = (node.inputs[3] ? int64Input(ctx, 3, 'axes') : starts.map((_, i) => i)).map((axis) =>
+    axis < 0 ? axis + rank : axis,
+  );
   const steps = node.inputs[4] ? int64Input(ctx, 4, 'steps') : starts.map(() => 1);
-  if (steps.some((s) => s !== 1)) throw new Error(`gradient of ${node.name}: strided Slice is not supported`);
-  const pads = new Array(2 * shape.length).fill(0);
-  axes.forEach((rawAxis, i) => {
-    const axis = rawAxis < 0 ? rawAxis + shape.length : rawAxis;
+  if (steps.some((s) => s < 1))
+    throw new Error(`gradient of ${node.name}: negative Slice steps are not supported`);
+  let grad = dy;
+  const gradShape = [...ctx.shape(node.outputs[0])];
+  const pads = new Array(2 * rank).fill(0);
+  axes.forEach((axis, i) => {
     const dim = shape[axis];
     const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + dim : v, 0), dim);
     const start = clamp(starts[i]);
-    const end = clamp(ends[i]);
+    const step = steps[i];
+    const count = gradShape[axis];
+    if (step > 1 && count > 0) {
+      const unit = [...gradShape.slice(0, axis + 1), 1, ...gradShape.slice(axis + 1)];
+      const spreadPads = new Array(2 * unit.length).fill(0);
+      spreadPads[unit.length + axis + 1] = step - 1;
+      const spread = b.node('Pad', [
+        b.node('Reshape', [grad, b.int64Values(unit)]),
+        b.int64Values(spreadPads),
+      ]);
+      gradShape[axis] = count * step;
+      grad = b.node('Reshape', [spread, b.int64Values(gradShape)]);
+    }
+    // The spread tail past the input's end (at most step - 1 zeros) is cut by a negative end pad.
     pads[axis] = start;
-    pads[axis + shape.length] = dim - end;
+    pads[axis + rank] = dim - start - gradShape[axis];
   });
-  return [b.node('Pad', [dy, b.int64Values(pads)]), ...node.inputs.slice(1).map(() => null)];
+  return [b.node('Pad', [grad, b.int64Values(pads)]), ...node.inputs.slice(1).map(() => null)];
 };
 
 /** Pad with zeros (constant mode, value 0, no cropping): the gradient sliced back to the input's region. */
