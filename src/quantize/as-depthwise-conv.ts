@@ -36,7 +36,7 @@ export function averagePoolsAsDepthwiseConvs(
     const pads = intsOf(node, 'pads') ?? [0, 0, 0, 0];
     const channels = channelsOf(node.inputs[0]);
     const ceil = node.attributes.ceil_mode?.value ?? 0;
-    if (!kernel || kernel.length !== 2 || pads.some((p) => p !== 0) || ceil !== 0 || !channels) return node;
+    if (kernel?.length !== 2 || pads.some((p) => p !== 0) || ceil !== 0 || !channels) return node;
     const taps = kernel[0] * kernel[1];
     const weight: TensorProto = {
       name: `${node.name}:as-conv.weight`,

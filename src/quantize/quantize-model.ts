@@ -11,6 +11,7 @@
 import type { ClassifierModel } from '../models/classifier.js';
 import { buildOnnxModel, type ExportOnnxOptions } from '../onnx/export.js';
 import { DataType, encodeModel, floatData, type GraphProto } from '../onnx/onnx-proto.js';
+import { averagePoolsAsDepthwiseConvs, batchNormsAsDepthwiseConvs } from './as-depthwise-conv.js';
 import { type CalibrationBatch, calibrate } from './calibrate.js';
 import type { ObserverKind } from './observers.js';
 import {
@@ -21,7 +22,6 @@ import {
   type TensorRange,
   type WeightBits,
 } from './qdq.js';
-import { averagePoolsAsDepthwiseConvs, batchNormsAsDepthwiseConvs } from './as-depthwise-conv.js';
 import { splitConcatLayers } from './split-concat.js';
 
 export interface QuantizeOptions {

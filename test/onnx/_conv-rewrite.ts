@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { differentiate } from '../../src/onnx/autodiff/differentiate.js';
-import type { AttributeValue } from '../../src/onnx/onnx-proto.js';
 import { OnnxBuilder, type Value } from '../../src/onnx/builder.js';
+import type { AttributeValue } from '../../src/onnx/onnx-proto.js';
 import { loadOnnxRuntime } from '../../src/onnx/session.js';
 import { probeShapes } from '../../src/onnx/training/shape-probe.js';
 import { encodeTestGraph, noise, numel, weightedLoss } from './_weighted-loss.js';

@@ -10,11 +10,16 @@ import { before, describe, it } from 'node:test';
 import { identityOf, toSafetensorsBytes } from '../../src/checkpoint/save-checkpoint.js';
 import { main } from '../../src/cli/main.js';
 import { initBackend } from '../../src/engine/backend.js';
+import type { ClassifierModel } from '../../src/models/classifier.js';
 import { createModel } from '../../src/models/index.js';
 import { buildOnnxModel } from '../../src/onnx/export.js';
-import { DataType, encodeModel } from '../../src/onnx/onnx-proto.js';
+import { DataType, encodeModel, type GraphProto } from '../../src/onnx/onnx-proto.js';
 import { readOnnxMetadata } from '../../src/onnx/read-metadata.js';
 import { createInferenceSession } from '../../src/onnx/session.js';
+import {
+  averagePoolsAsDepthwiseConvs,
+  batchNormsAsDepthwiseConvs,
+} from '../../src/quantize/as-depthwise-conv.js';
 import { type CalibrationBatch, calibrate } from '../../src/quantize/calibrate.js';
 import { createObserver } from '../../src/quantize/observers.js';
 import {
@@ -24,10 +29,6 @@ import {
   quantizeWeights,
 } from '../../src/quantize/qdq.js';
 import { quantizeModel } from '../../src/quantize/quantize-model.js';
-import {
-  averagePoolsAsDepthwiseConvs,
-  batchNormsAsDepthwiseConvs,
-} from '../../src/quantize/as-depthwise-conv.js';
 import { splitConcatLayers } from '../../src/quantize/split-concat.js';
 import { patternRgb, pngBytes, tempDir } from '../data/_files.js';
 import { calibrateBatchNorm, expectClose, logitsTolerance, testImages } from '../onnx/helpers/ort.js';
@@ -47,6 +48,37 @@ function smallModel() {
   calibrateBatchNorm(model, testImages([8, 3, SIZE, SIZE], 9), [8, 3, SIZE, SIZE]);
   model.eval();
   return model;
+}
+
+/** The float export of `model` with `options`, its encoder, and its values' channel counts from one batch. */
+async function probedExport(model: ClassifierModel, options: Parameters<typeof buildOnnxModel>[1]) {
+  const proto = buildOnnxModel(model, options);
+  const encode = (graph: GraphProto) => encodeModel({ ...proto, graph });
+  const { shapes } = await calibrate(encode, proto.graph, batches(1), { observer: 'minmax', threads: 1 });
+  return { proto, encode, channelsOf: (value: string) => shapes.get(value)?.[1] };
+}
+
+const countOps = (graph: GraphProto, op: string) => graph.nodes.filter((n) => n.opType === op).length;
+
+/** The float logits of `rewritten` equal `original`'s (to float rounding) on three test images. */
+async function assertSameLogits(
+  encode: (graph: GraphProto) => Uint8Array,
+  original: GraphProto,
+  rewritten: GraphProto,
+  what: string,
+): Promise<void> {
+  const images = testImages([3, 3, SIZE, SIZE], 11);
+  const [a, b] = await Promise.all(
+    [original, rewritten].map(async (graph) => {
+      const session = await createInferenceSession(encode(graph), { threads: 1 });
+      try {
+        return (await session.runNchw(images, [3, 3, SIZE, SIZE])).logits.data;
+      } finally {
+        await session.release();
+      }
+    }),
+  );
+  expectClose(b, a, logitsTolerance(a), what);
 }
 
 describe('int8 quantization', () => {
@@ -180,28 +212,13 @@ describe('int8 quantization', () => {
   it('splits each layer reading cat(x, h) by input (own scales), computing the same float function', async () => {
     const model = smallModel();
     try {
-      const proto = buildOnnxModel(model, { dynamicBatch: true });
-      const encode = (graph: typeof proto.graph) => encodeModel({ ...proto, graph });
-      const { shapes } = await calibrate(encode, proto.graph, batches(1), { observer: 'minmax', threads: 1 });
-      const split = splitConcatLayers(proto.graph, (value) => shapes.get(value)?.[1]);
-      const ops = (graph: typeof proto.graph, op: string) =>
-        graph.nodes.filter((n) => n.opType === op).length;
-      assert.equal(ops(proto.graph, 'Concat'), 5, 'cat(x, h) before each of 4 blocks and at the head');
-      assert.equal(ops(split, 'Concat'), 0);
-      assert.equal(ops(split, 'Conv'), ops(proto.graph, 'Conv') + 4);
-      assert.equal(ops(split, 'Gemm'), 2);
-      const images = testImages([3, 3, SIZE, SIZE], 11);
-      const [a, b] = await Promise.all(
-        [proto.graph, split].map(async (graph) => {
-          const session = await createInferenceSession(encode(graph), { threads: 1 });
-          try {
-            return (await session.runNchw(images, [3, 3, SIZE, SIZE])).logits.data;
-          } finally {
-            await session.release();
-          }
-        }),
-      );
-      expectClose(b, a, logitsTolerance(a), 'split logits');
+      const { proto, encode, channelsOf } = await probedExport(model, { dynamicBatch: true });
+      const split = splitConcatLayers(proto.graph, channelsOf);
+      assert.equal(countOps(proto.graph, 'Concat'), 5, 'cat(x, h) before each of 4 blocks and at the head');
+      assert.equal(countOps(split, 'Concat'), 0);
+      assert.equal(countOps(split, 'Conv'), countOps(proto.graph, 'Conv') + 4);
+      assert.equal(countOps(split, 'Gemm'), 2);
+      await assertSameLogits(encode, proto.graph, split, 'split logits');
     } finally {
       model.dispose();
     }
@@ -217,34 +234,19 @@ describe('int8 quantization', () => {
     calibrateBatchNorm(model, testImages([8, 3, SIZE, SIZE], 9), [8, 3, SIZE, SIZE]);
     model.eval();
     try {
-      const proto = buildOnnxModel(model, { dynamicBatch: true });
-      const encode = (graph: typeof proto.graph) => encodeModel({ ...proto, graph });
-      const { shapes } = await calibrate(encode, proto.graph, batches(1), { observer: 'minmax', threads: 1 });
-      const split = splitConcatLayers(proto.graph, (value) => shapes.get(value)?.[1]);
-      const ops = (graph: typeof proto.graph, op: string) =>
-        graph.nodes.filter((n) => n.opType === op).length;
+      const { proto, encode, channelsOf } = await probedExport(model, { dynamicBatch: true });
+      const split = splitConcatLayers(proto.graph, channelsOf);
       const blocks = 17;
-      assert.equal(ops(proto.graph, 'Concat'), blocks + 1, 'cat(x, h) in every block and at the head');
-      assert.equal(ops(split, 'Concat'), 0);
+      assert.equal(countOps(proto.graph, 'Concat'), blocks + 1, 'cat(x, h) in every block and at the head');
+      assert.equal(countOps(split, 'Concat'), 0);
       // Per block: the depthwise conv, its ReLU6 and the projection become two each (plus one Add).
-      assert.equal(ops(split, 'Conv'), ops(proto.graph, 'Conv') + 2 * blocks + 1);
-      assert.equal(ops(split, 'Clip'), ops(proto.graph, 'Clip') + blocks);
+      assert.equal(countOps(split, 'Conv'), countOps(proto.graph, 'Conv') + 2 * blocks + 1);
+      assert.equal(countOps(split, 'Clip'), countOps(proto.graph, 'Clip') + blocks);
       assert.ok(
         split.nodes.some((n) => n.opType === 'Conv' && n.attributes.group?.value === 16),
         'a depthwise conv of h alone (16 channels)',
       );
-      const images = testImages([3, 3, SIZE, SIZE], 11);
-      const [a, b] = await Promise.all(
-        [proto.graph, split].map(async (graph) => {
-          const session = await createInferenceSession(encode(graph), { threads: 1 });
-          try {
-            return (await session.runNchw(images, [3, 3, SIZE, SIZE])).logits.data;
-          } finally {
-            await session.release();
-          }
-        }),
-      );
-      expectClose(b, a, logitsTolerance(a), 'split logits');
+      await assertSameLogits(encode, proto.graph, split, 'split logits');
     } finally {
       model.dispose();
     }
@@ -253,32 +255,18 @@ describe('int8 quantization', () => {
   it('writes average pools and the RLA update BatchNorms as depthwise convs, computing the same float function', async () => {
     const model = smallModel();
     try {
-      const proto = buildOnnxModel(model, { dynamicBatch: true, foldBatchNorm: true });
-      const encode = (graph: typeof proto.graph) => encodeModel({ ...proto, graph });
-      const { shapes } = await calibrate(encode, proto.graph, batches(1), { observer: 'minmax', threads: 1 });
-      const rewritten = batchNormsAsDepthwiseConvs(
-        averagePoolsAsDepthwiseConvs(proto.graph, (value) => shapes.get(value)?.[1]),
-      );
-      const ops = (graph: typeof proto.graph, op: string) =>
-        graph.nodes.filter((n) => n.opType === op).length;
-      const pools = ops(proto.graph, 'AveragePool');
-      const norms = ops(proto.graph, 'BatchNormalization');
+      const { proto, encode, channelsOf } = await probedExport(model, {
+        dynamicBatch: true,
+        foldBatchNorm: true,
+      });
+      const rewritten = batchNormsAsDepthwiseConvs(averagePoolsAsDepthwiseConvs(proto.graph, channelsOf));
+      const pools = countOps(proto.graph, 'AveragePool');
+      const norms = countOps(proto.graph, 'BatchNormalization');
       assert.equal(pools, 3, 'h pooled 2x2 at each of three downsamplings');
       assert.equal(norms, 4, 'one unfoldable BN per block (on h + conv_out(y))');
-      assert.equal(ops(rewritten, 'AveragePool') + ops(rewritten, 'BatchNormalization'), 0);
-      assert.equal(ops(rewritten, 'Conv'), ops(proto.graph, 'Conv') + pools + norms);
-      const images = testImages([3, 3, SIZE, SIZE], 11);
-      const [a, b] = await Promise.all(
-        [proto.graph, rewritten].map(async (graph) => {
-          const session = await createInferenceSession(encode(graph), { threads: 1 });
-          try {
-            return (await session.runNchw(images, [3, 3, SIZE, SIZE])).logits.data;
-          } finally {
-            await session.release();
-          }
-        }),
-      );
-      expectClose(b, a, logitsTolerance(a), 'rewritten logits');
+      assert.equal(countOps(rewritten, 'AveragePool') + countOps(rewritten, 'BatchNormalization'), 0);
+      assert.equal(countOps(rewritten, 'Conv'), countOps(proto.graph, 'Conv') + pools + norms);
+      await assertSameLogits(encode, proto.graph, rewritten, 'rewritten logits');
     } finally {
       model.dispose();
     }

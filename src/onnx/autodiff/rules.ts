@@ -512,7 +512,7 @@ const slice: GradientRule = (ctx, [dy]) => {
   const shape = ctx.shape(x);
   const rank = shape.length;
   const starts = int64Input(ctx, 1, 'starts');
-  const ends = int64Input(ctx, 2, 'ends');
+  // Where each slice ends follows from the output's static shape (count x step from the start).
   const axes = (node.inputs[3] ? int64Input(ctx, 3, 'axes') : starts.map((_, i) => i)).map((axis) =>
     axis < 0 ? axis + rank : axis,
   );
