@@ -93,9 +93,16 @@ export class WorkerHandle {
     this.pending.clear();
   }
 
-  /** Stops the thread (pending requests reject) and waits until it has exited. */
+  /**
+   * Stops the thread (pending requests reject) and waits until it has exited. The thread is held (ref) while it
+   * stops: an idle, unref'd thread would let Node's event loop end before its exit event, leaving this promise
+   * (and a pool's failed start, which closes the pool) pending forever.
+   */
   async terminate(): Promise<void> {
-    if (!this.exited) await this.worker.terminate();
+    if (!this.exited) {
+      this.worker.ref();
+      await this.worker.terminate();
+    }
     await this.exit;
   }
 }
