@@ -46,6 +46,14 @@ export interface NodeProto {
   attributes: Record<string, AttributeValue>;
 }
 
+/** A node's list-of-ints attribute (undefined when absent; an attribute of another kind is an error). */
+export function intsAttribute(node: NodeProto, name: string): number[] | undefined {
+  const attribute = node.attributes[name];
+  if (!attribute) return undefined;
+  if (attribute.kind !== 'ints') throw new Error(`${node.name}: attribute ${name} is not a list of ints`);
+  return attribute.value;
+}
+
 /** A dimension: a fixed size or a symbolic name (`batch`). */
 export type Dim = number | string;
 

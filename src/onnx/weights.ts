@@ -32,14 +32,27 @@ export interface AffineChannels {
 
 /** scale = gamma / sqrt(var + eps), shift = beta - mean * scale: what BN does with running statistics. */
 export function batchNormAffine(bn: BatchNorm2d): AffineChannels {
-  const gamma = floatData(bn.weight);
-  const beta = floatData(bn.bias);
-  const mean = floatData(bn.runningMean);
-  const variance = floatData(bn.runningVar);
-  const scale = new Float64Array(bn.numFeatures);
-  const shift = new Float64Array(bn.numFeatures);
-  for (let c = 0; c < bn.numFeatures; c++) {
-    scale[c] = gamma[c] / Math.sqrt(variance[c] + bn.eps);
+  return affineOfStatistics(
+    floatData(bn.weight),
+    floatData(bn.bias),
+    floatData(bn.runningMean),
+    floatData(bn.runningVar),
+    bn.eps,
+  );
+}
+
+/** {@link batchNormAffine} from the four per-channel arrays (an exported graph's initializers). */
+export function affineOfStatistics(
+  gamma: Float32Array,
+  beta: Float32Array,
+  mean: Float32Array,
+  variance: Float32Array,
+  eps: number,
+): AffineChannels {
+  const scale = new Float64Array(gamma.length);
+  const shift = new Float64Array(gamma.length);
+  for (let c = 0; c < gamma.length; c++) {
+    scale[c] = gamma[c] / Math.sqrt(variance[c] + eps);
     shift[c] = beta[c] - mean[c] * scale[c];
   }
   return { scale, shift };

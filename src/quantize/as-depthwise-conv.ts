@@ -15,14 +15,11 @@ import {
   DataType,
   floatData,
   type GraphProto,
+  intsAttribute,
   type NodeProto,
   type TensorProto,
 } from '../onnx/onnx-proto.js';
-
-function intsOf(node: NodeProto, name: string): number[] | undefined {
-  const attribute = node.attributes[name];
-  return attribute?.kind === 'ints' ? attribute.value : undefined;
-}
+import { affineOfStatistics } from '../onnx/weights.js';
 
 /** Every 2-D AveragePool without padding or ceil mode whose channel count is known becomes a depthwise Conv. */
 export function averagePoolsAsDepthwiseConvs(
@@ -32,8 +29,8 @@ export function averagePoolsAsDepthwiseConvs(
   const added: TensorProto[] = [];
   const nodes = graph.nodes.map((node) => {
     if (node.opType !== 'AveragePool') return node;
-    const kernel = intsOf(node, 'kernel_shape');
-    const pads = intsOf(node, 'pads') ?? [0, 0, 0, 0];
+    const kernel = intsAttribute(node, 'kernel_shape');
+    const pads = intsAttribute(node, 'pads') ?? [0, 0, 0, 0];
     const channels = channelsOf(node.inputs[0]);
     const ceil = node.attributes.ceil_mode?.value ?? 0;
     if (kernel?.length !== 2 || pads.some((p) => p !== 0) || ceil !== 0 || !channels) return node;
@@ -45,7 +42,7 @@ export function averagePoolsAsDepthwiseConvs(
       rawData: new Uint8Array(new Float32Array(channels * taps).fill(1 / taps).buffer),
     };
     added.push(weight);
-    const strides = intsOf(node, 'strides') ?? [1, 1];
+    const strides = intsAttribute(node, 'strides') ?? [1, 1];
     return {
       opType: 'Conv',
       name: `${node.name}:as-conv`,
@@ -71,13 +68,10 @@ export function batchNormsAsDepthwiseConvs(graph: GraphProto): GraphProto {
     if (!gamma || !beta || !mean || !variance) return node;
     const epsilon = node.attributes.epsilon?.kind === 'float' ? node.attributes.epsilon.value : 1e-5;
     const [g, b, m, v] = [gamma, beta, mean, variance].map(floatData);
+    const { scale, shift } = affineOfStatistics(g, b, m, v, epsilon);
     const channels = g.length;
-    const weight = new Float32Array(channels);
-    const bias = new Float32Array(channels);
-    for (let c = 0; c < channels; c++) {
-      weight[c] = g[c] / Math.sqrt(v[c] + epsilon);
-      bias[c] = b[c] - m[c] * weight[c];
-    }
+    const weight = Float32Array.from(scale);
+    const bias = Float32Array.from(shift);
     const tensor = (suffix: string, dims: number[], data: Float32Array): TensorProto => ({
       name: `${node.name}:as-conv.${suffix}`,
       dataType: DataType.FLOAT,

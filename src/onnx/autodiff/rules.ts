@@ -10,7 +10,7 @@
 
 import { numel } from '../../util/shape.js';
 import { int, ints, type OnnxBuilder, type Value } from '../builder.js';
-import type { NodeProto } from '../onnx-proto.js';
+import { intsAttribute, type NodeProto } from '../onnx-proto.js';
 import { reduceSum } from '../training-layers.js';
 
 /** What a rule can see of the forward graph. */
@@ -26,12 +26,7 @@ export interface GradContext {
 /** Gradients of the node's inputs, in input order. */
 export type GradientRule = (ctx: GradContext, dOutputs: ReadonlyArray<Value | null>) => Array<Value | null>;
 
-function intsAttr(node: NodeProto, name: string, fallback: number[]): number[] {
-  const attribute = node.attributes[name];
-  if (!attribute) return fallback;
-  if (attribute.kind !== 'ints') throw new Error(`${node.name}: attribute ${name} is not a list of ints`);
-  return attribute.value;
-}
+const intsAttr = (node: NodeProto, name: string, fallback: number[]) => intsAttribute(node, name) ?? fallback;
 
 function intAttr(node: NodeProto, name: string, fallback: number): number {
   const attribute = node.attributes[name];

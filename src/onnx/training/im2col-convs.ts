@@ -11,7 +11,7 @@
  * transitions: 3x3 and 1x1 stride 2 onto 4x4 maps, whose input gradients ONNX Runtime ran as ConvTranspose).
  */
 import { int, ints, type OnnxBuilder, type Value } from '../builder.js';
-import type { NodeProto } from '../onnx-proto.js';
+import { intsAttribute, type NodeProto } from '../onnx-proto.js';
 
 /** Which convolutions the rewrite takes (see {@link rewriteIm2colConvs}). */
 export interface Im2colLimits {
@@ -19,10 +19,7 @@ export interface Im2colLimits {
   maxOutputPixels: number;
 }
 
-function intsOf(node: NodeProto, name: string, fallback: number[]): number[] {
-  const attribute = node.attributes[name];
-  return attribute?.kind === 'ints' ? attribute.value : fallback;
-}
+const intsOf = (node: NodeProto, name: string, fallback: number[]) => intsAttribute(node, name) ?? fallback;
 
 /** Whether `node` is an undilated, ungrouped 2-D conv within the limits, other than a stride-1 1x1 conv. */
 function qualifies(node: NodeProto, shapes: Map<Value, number[]>, limits: Im2colLimits): boolean {
