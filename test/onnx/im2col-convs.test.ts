@@ -18,7 +18,7 @@ const INPUTS: Record<string, number[]> = {
   w2: [4, 3, 2, 3],
   x3: [4, 5, 5, 4], // 3x3 stride 2 pad 1 on 5x4 -> 3x2: strided
   w3: [6, 5, 3, 3],
-  x4: [4, 5, 4, 4], // 1x1: one tap, never rewritten
+  x4: [4, 5, 4, 4], // stride-1 1x1 (16 output pixels): rewritten only within the pointwise limit
   w4: [6, 5, 1, 1],
   x5: [4, 5, 4, 4], // 1x1 stride 2: one tap, strided
   w5: [6, 5, 1, 1],
@@ -44,10 +44,21 @@ describe('im2col convolutions (training graph rewrite)', () => {
     const convs = (r: { opTypes: string[] }) => r.opTypes.filter((op) => op === 'Conv').length;
     const all = await run({ maxOutputPixels: 20 });
     assert.equal(all.rewritten, 4);
-    assert.equal(convs(all), 1, 'the stride-1 1x1 conv stays');
+    assert.equal(convs(all), 1, 'the stride-1 1x1 conv stays without a pointwise limit');
     assertSameFunction(reference, all, INPUTS);
     const small = await run({ maxOutputPixels: 16 });
     assert.equal(small.rewritten, 3, 'the 20-pixel output is over the limit');
     assertSameFunction(reference, small, INPUTS);
+    const pointwise = await run({ maxOutputPixels: 20, maxPointwiseOutputPixels: 16 });
+    assert.equal(pointwise.rewritten, 5);
+    assert.equal(convs(pointwise), 0);
+    assert.equal(
+      pointwise.opTypes.filter((op) => op === 'Concat').length,
+      3,
+      'the two 1x1 convs stack no columns',
+    );
+    assertSameFunction(reference, pointwise, INPUTS);
+    const pointwiseBelow = await run({ maxOutputPixels: 20, maxPointwiseOutputPixels: 15 });
+    assert.equal(pointwiseBelow.rewritten, 4);
   });
 });

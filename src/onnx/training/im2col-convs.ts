@@ -17,6 +17,8 @@ import { intsAttribute, type NodeProto } from '../onnx-proto.js';
 export interface Im2colLimits {
   /** Largest output map (Ho * Wo) rewritten. */
   maxOutputPixels: number;
+  /** Largest output map of a stride-1 1x1 conv rewritten (such convs need no im2col, only the batch-last view). */
+  maxPointwiseOutputPixels?: number;
 }
 
 const intsOf = (node: NodeProto, name: string, fallback: number[]) => intsAttribute(node, name) ?? fallback;
@@ -33,7 +35,7 @@ function qualifies(node: NodeProto, shapes: Map<Value, number[]>, limits: Im2col
   if (intsOf(node, 'dilations', [1, 1]).some((d) => d !== 1)) return false;
   // A stride-1 1x1 conv needs no im2col, and as a product over the batch it was not faster (0.6-1.2x).
   const strided = intsOf(node, 'strides', [1, 1]).some((s) => s !== 1);
-  if (w[2] * w[3] === 1 && !strided) return false;
+  if (w[2] * w[3] === 1 && !strided) return y[2] * y[3] <= (limits.maxPointwiseOutputPixels ?? 0);
   return y[2] * y[3] <= limits.maxOutputPixels;
 }
 
@@ -98,7 +100,10 @@ export function rewriteIm2colConvs(
           }
         }
         // Row tap * C + channel, as the kernel's [O, kh, kw, C] view orders its columns; column (y, x, image).
-        const stacked = record(b.node('Concat', tapValues, { axis: int(0) }), [taps * c, ho, wo, n]);
+        const stacked =
+          taps === 1
+            ? tapValues[0]
+            : record(b.node('Concat', tapValues, { axis: int(0) }), [taps * c, ho, wo, n]);
         const columns = record(b.node('Reshape', [stacked, b.int64Values([taps * c, pixels])]), [
           taps * c,
           pixels,
