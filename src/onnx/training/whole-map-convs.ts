@@ -4,7 +4,7 @@
  * per image; on a map of a few pixels those products have a few columns, far from its kernels' speed.
  * - Single-tap convs (one output pixel computed from one input pixel: 3x3 and 1x1 convs on 1x1 maps, 1x1
  *   stride-2 projections onto them) become one Gemm over the batch: 3x faster (1x1 conv [128, 1024, 1, 1] ->
- *   2048 channels, 16.8 ms as Conv, 5.8 ms as Gemm), and their gradients (derived from Reshape and Gemm)
+ *   2048 channels, 16.8 ms as Conv, 5.8 ms as Gemm), and their gradients (derived from Slice, Reshape and Gemm)
  *   are products over the batch too.
  * - Whole-map convs (output maps of up to a few pixels, every input pixel read) become one product of the
  *   flattened maps with a matrix assembled from the kernel: the CIFAR case's step (2x2 maps in stage 3) runs
@@ -42,22 +42,6 @@ function singleTap(
 
 /** Rewrites every single-tap conv of `b` (see the module comment); records the shapes of the values it adds. */
 export function rewriteSingleTapConvs(b: OnnxBuilder, shapes: Map<Value, number[]>): number {
-  const record = (value: Value, shape: number[]) => {
-    shapes.set(value, shape);
-    return value;
-  };
-  // Entry `entry` of each of `rows` runs of `length` values, as a product with a one-hot column rather than a
-  // Slice (exact: the other entries are multiplied by 0): the Slice's gradient, a Pad, ran at 1-1.5 GB/s (6.3 ms
-  // for a 512x512x3x3 kernel's centre tap, 2.6 ms for the first pixel of a [128, 1024, 2, 2] map); the
-  // product's gradient is one Gemm of depth 1.
-  const pick = (value: Value, rows: number, length: number, entry: number) => {
-    const runs = record(b.node('Reshape', [value, b.int64Values([rows, length])]), [rows, length]);
-    if (length === 1) return runs;
-    const oneHot = new Float32Array(length);
-    oneHot[entry] = 1;
-    const select = b.floatConstant(`one-hot:${length}:${entry}`, 'one_hot', [length, 1], () => oneHot);
-    return record(b.node('Gemm', [runs, select]), [rows, 1]);
-  };
   let rewritten = 0;
   for (let index = 0; index < b.nodeList.length; index++) {
     const node = b.nodeList[index];
@@ -65,15 +49,31 @@ export function rewriteSingleTapConvs(b: OnnxBuilder, shapes: Map<Value, number[
     if (!tap) continue;
     const [x, w, bias] = node.inputs;
     const [n, c, h, width] = shapes.get(x) as number[];
-    const [o, i, kh, kw] = shapes.get(w) as number[];
+    const [o, i] = shapes.get(w) as number[];
+    const record = (value: Value, shape: number[]) => {
+      shapes.set(value, shape);
+      return value;
+    };
     b.replaceNode(index, () =>
       b.scoped(`${node.name}:gemm`, () => {
-        const rowsIn = record(b.node('Reshape', [pick(x, n * c, h * width, 0), b.int64Values([n, c])]), [
-          n,
-          c,
-        ]);
-        const tapsOut = pick(w, o * i, kh * kw, tap[0] * kw + tap[1]);
-        const matrix = record(b.node('Reshape', [tapsOut, b.int64Values([o, i])]), [o, i]);
+        let pixel = x;
+        if (h !== 1 || width !== 1) {
+          pixel = record(
+            b.node('Slice', [x, b.int64Values([0, 0]), b.int64Values([1, 1]), b.int64Values([2, 3])]),
+            [n, c, 1, 1],
+          );
+        }
+        const rowsIn = record(b.node('Reshape', [pixel, b.int64Values([n, c])]), [n, c]);
+        const tapWeight = record(
+          b.node('Slice', [
+            w,
+            b.int64Values(tap),
+            b.int64Values([tap[0] + 1, tap[1] + 1]),
+            b.int64Values([2, 3]),
+          ]),
+          [o, i, 1, 1],
+        );
+        const matrix = record(b.node('Reshape', [tapWeight, b.int64Values([o, i])]), [o, i]);
         const product = record(
           b.node('Gemm', bias ? [rowsIn, matrix, bias] : [rowsIn, matrix], { transB: int(1) }),
           [n, o],
