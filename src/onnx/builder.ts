@@ -287,12 +287,14 @@ export class OnnxBuilder {
 
   /**
    * Replaces the node at `index` by the nodes `emit` writes (appended, then moved into its place); the last of
-   * them is renamed to produce the replaced node's output, so its consumers are unchanged. Regions after it move.
+   * them is renamed to produce the replaced node's output, so its consumers are unchanged. Regions after it move;
+   * regions `emit` writes move with its nodes.
    */
   replaceNode(index: number, emit: (node: NodeProto) => Value): void {
     const node = this.nodes[index];
     if (node.outputs.length !== 1) throw new Error(`replaceNode: ${node.name} has several outputs`);
     const start = this.nodes.length;
+    const regionsBefore = this.regions.length;
     const value = emit(node);
     const added = this.nodes.splice(start);
     const last = added.at(-1);
@@ -300,10 +302,17 @@ export class OnnxBuilder {
       throw new Error('replaceNode: emit must return its last node output');
     last.outputs[0] = node.outputs[0];
     this.nodes.splice(index, 1, ...added);
-    for (const region of this.regions) {
+    this.regions.forEach((region, r) => {
+      if (r >= regionsBefore) {
+        // Written by emit: its nodes moved from the end to `index`, its output renamed with theirs.
+        region.firstNode += index - start;
+        region.endNode += index - start;
+        if (region.output === value) region.output = node.outputs[0];
+        return;
+      }
       if (region.firstNode > index) region.firstNode += added.length - 1;
       if (region.endNode > index) region.endNode += added.length - 1;
-    }
+    });
   }
 
   /** Nodes written so far (in execution order). */

@@ -20,7 +20,9 @@ export interface ConvRun {
   outputs: Float32Array[];
   gradients: Record<string, Float32Array>;
   rewritten: number;
+  /** Op types of the forward (after the rewrite) and of the backward. */
   opTypes: string[];
+  backwardOpTypes: string[];
 }
 
 /** Builds `convs` on `inputs` (name -> dims), applies `rewrite` once shapes are known, differentiates, runs. */
@@ -61,11 +63,13 @@ export async function runConvs(
     loss = b.node('Add', [loss, term]);
     shapes.set(loss, []);
   }
+  const backwardStart = b.nodeList.length;
   const gradients = differentiate(b, loss, Object.values(x), (value) => {
     const shape = shapes.get(value);
     if (!shape) throw new Error(`no shape for ${value}`);
     return shape;
   });
+  const backwardOpTypes = b.nodeList.slice(backwardStart).map((node) => node.opType);
   ys.forEach((y, i) => {
     b.output(y, `y${i}`, shapes.get(y) as number[]);
   });
@@ -81,6 +85,7 @@ export async function runConvs(
       ),
       rewritten,
       opTypes,
+      backwardOpTypes,
     };
   } finally {
     await session.release();

@@ -1,8 +1,9 @@
 /**
  * The training graph's rewrite of convolutions on small maps into one im2col and one product over the
- * batch (src/onnx/training/im2col-convs.ts): the rewritten graph computes the same outputs and, through the
- * differentiator (Transpose, Pad, strided Slice, Concat, Reshape, Gemm rules), the same gradients as the convolutions
- * it replaces; it rewrites exactly the convs within its limits.
+ * batch (src/onnx/training/im2col-convs.ts): the rewritten graph computes the same outputs and the same
+ * gradients as the convolutions it replaces (stride 1: the rewrite's closed-form backward; strided: through the
+ * differentiator's Transpose, Pad, strided Slice, Concat, Reshape and Gemm rules); it rewrites exactly the convs
+ * within its limits.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -45,6 +46,8 @@ describe('im2col convolutions (training graph rewrite)', () => {
     const all = await run({ maxOutputPixels: 20 });
     assert.equal(all.rewritten, 4);
     assert.equal(convs(all), 1, 'the stride-1 1x1 conv stays without a pointwise limit');
+    // Stride-1 input gradients are im2cols of dY (closed form); only the strided 3x3 conv's is a col2im.
+    assert.equal(all.backwardOpTypes.filter((op) => op === 'Sum').length, 1);
     assertSameFunction(reference, all, INPUTS);
     const small = await run({ maxOutputPixels: 16 });
     assert.equal(small.rewritten, 3, 'the 20-pixel output is over the limit');

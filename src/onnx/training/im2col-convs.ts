@@ -40,12 +40,78 @@ function qualifies(node: NodeProto, shapes: Map<Value, number[]>, limits: Im2col
   return y[2] * y[3] <= limits.maxOutputPixels;
 }
 
+/** A [channels, H, W, N] map and the shapes of what is cut from it (see {@link tapColumns}). */
+interface TapSource {
+  map: Value;
+  shape: number[];
+}
+
+/**
+ * Columns [channels * taps, Ho * Wo * N] of a [channels, H, W, N] map: row channel * taps + t is tap t's window,
+ * which starts at `starts[t]` and takes every `steps`-th pixel; each window viewed as [channels, pixels], the
+ * windows side by side. A window that is the whole map is the map itself.
+ */
+function tapColumns(
+  b: OnnxBuilder,
+  record: (value: Value, shape: number[]) => Value,
+  source: TapSource,
+  starts: Array<[number, number]>,
+  [ho, wo]: [number, number],
+  [sh, sw]: [number, number],
+): Value {
+  const [channels, h, w, n] = source.shape;
+  const pixels = ho * wo * n;
+  const rows = starts.map(([top, left]) => {
+    const [bottom, right] = [top + sh * (ho - 1) + 1, left + sw * (wo - 1) + 1];
+    const whole = top === 0 && left === 0 && sh === 1 && sw === 1 && bottom === h && right === w;
+    const window = whole
+      ? source.map
+      : record(
+          b.node('Slice', [
+            source.map,
+            b.int64Values([top, left]),
+            b.int64Values([bottom, right]),
+            b.int64Values([1, 2]),
+            b.int64Values([sh, sw]),
+          ]),
+          [channels, ho, wo, n],
+        );
+    return record(b.node('Reshape', [window, b.int64Values([channels, pixels])]), [channels, pixels]);
+  });
+  const sideBySide =
+    rows.length === 1
+      ? rows[0]
+      : record(b.node('Concat', rows, { axis: int(1) }), [channels, rows.length * pixels]);
+  return record(b.node('Reshape', [sideBySide, b.int64Values([channels * rows.length, pixels])]), [
+    channels * rows.length,
+    pixels,
+  ]);
+}
+
+/** `x` [channels, H, W, N] padded by `pads` (top, left, bottom, right) with zeros, or itself. */
+function padMap(
+  b: OnnxBuilder,
+  record: (value: Value, shape: number[]) => Value,
+  x: TapSource,
+  [top, left, bottom, right]: number[],
+): TapSource {
+  if (top === 0 && left === 0 && bottom === 0 && right === 0) return x;
+  const [channels, h, w, n] = x.shape;
+  const shape = [channels, h + top + bottom, w + left + right, n];
+  const map = record(b.node('Pad', [x.map, b.int64Values([0, top, left, 0, 0, bottom, right, 0])]), shape);
+  return { map, shape };
+}
+
 /** Rewrites every qualifying conv of `b` (see the module comment); records the shapes of the values it adds. */
 export function rewriteIm2colConvs(
   b: OnnxBuilder,
   shapes: Map<Value, number[]>,
   limits: Im2colLimits,
 ): number {
+  const record = (value: Value, shape: number[]) => {
+    shapes.set(value, shape);
+    return value;
+  };
   let rewritten = 0;
   for (let index = 0; index < b.nodeList.length; index++) {
     const node = b.nodeList[index];
@@ -55,70 +121,69 @@ export function rewriteIm2colConvs(
     const [o, , kh, kw] = shapes.get(w) as number[];
     const [, , ho, wo] = shapes.get(node.outputs[0]) as number[];
     const pads = intsOf(node, 'pads', [0, 0, 0, 0]);
-    const [sh, sw] = intsOf(node, 'strides', [1, 1]);
+    const strides = intsOf(node, 'strides', [1, 1]) as [number, number];
     const taps = kh * kw;
     const pixels = n * ho * wo;
-    const record = (value: Value, shape: number[]) => {
-      shapes.set(value, shape);
-      return value;
+    const tapStarts = (flip: boolean) =>
+      Array.from({ length: taps }, (_, t): [number, number] =>
+        flip ? [kh - 1 - Math.floor(t / kw), kw - 1 - (t % kw)] : [Math.floor(t / kw), t % kw],
+      );
+    let columns = '';
+    const forward = () => {
+      // [C, H, W, N]: the taps slice and pad outer axes, copying runs of N values (and their adjoints too).
+      const batchLast = record(b.node('Transpose', [x], { perm: ints([1, 2, 3, 0]) }), [c, h, width, n]);
+      const padded = padMap(b, record, { map: batchLast, shape: [c, h, width, n] }, [
+        pads[0],
+        pads[1],
+        pads[2],
+        pads[3],
+      ]);
+      // Row channel * taps + tap, the order of the kernel's own [O, C, kh, kw] (a kernel transpose to tap-major
+      // order ran at under 1 GB/s, 12 ms per CIFAR step); column (y, x, image).
+      columns = tapColumns(b, record, padded, tapStarts(false), [ho, wo], strides);
+      const kernel = record(b.node('Reshape', [w, b.int64Values([o, c * taps])]), [o, c * taps]);
+      const inputs = [kernel, columns];
+      if (bias) inputs.push(record(b.node('Reshape', [bias, b.int64Values([o, 1])]), [o, 1]));
+      const product = record(b.node('Gemm', inputs), [o, pixels]);
+      const maps = record(b.node('Reshape', [product, b.int64Values([o, ho, wo, n])]), [o, ho, wo, n]);
+      return b.node('Transpose', [maps], { perm: ints([3, 0, 1, 2]) });
+    };
+    // Stride 1 (pads below the kernel's extent): the input gradient as the im2col of dY times the kernel (a
+    // correlation with the flipped kernel), not the derived col2im (the product's nine-tap gradient split, each
+    // tap padded to the whole map, summed): fewer full-size passes and no nine-way Sum.
+    const closedForm =
+      strides[0] === 1 && strides[1] === 1 && pads.every((p, i) => p <= (i % 2 ? kw : kh) - 1);
+    const backward = (g: OnnxBuilder, dy: Value): Array<Value | null> => {
+      const dyMaps = record(g.node('Transpose', [dy], { perm: ints([1, 2, 3, 0]) }), [o, ho, wo, n]);
+      const dyRows = record(g.node('Reshape', [dyMaps, g.int64Values([o, pixels])]), [o, pixels]);
+      const dKernel = record(g.node('Gemm', [dyRows, columns], { transB: int(1) }), [o, c * taps]);
+      const dw = g.node('Reshape', [dKernel, g.int64Values([o, c, kh, kw])]);
+      // dY padded so that every tap's window of the flipped kernel has the input's extent H x W.
+      const dyPadded = padMap(g, record, { map: dyMaps, shape: [o, ho, wo, n] }, [
+        kh - 1 - pads[0],
+        kw - 1 - pads[1],
+        kh - 1 - pads[2],
+        kw - 1 - pads[3],
+      ]);
+      const dyColumns = tapColumns(g, record, dyPadded, tapStarts(true), [h, width], [1, 1]);
+      // Kernel as [C, O * taps] (row o * taps + tap, like dyColumns); a 1x1 kernel needs no transpose.
+      const kernelByInput =
+        taps === 1
+          ? g.node('Reshape', [w, g.int64Values([o, c])])
+          : g.node('Reshape', [
+              g.node('Transpose', [w], { perm: ints([1, 0, 2, 3]) }),
+              g.int64Values([c, o * taps]),
+            ]);
+      const dxRows = g.node('Gemm', [kernelByInput, dyColumns], { transA: int(taps === 1 ? 1 : 0) });
+      const dxMaps = g.node('Reshape', [dxRows, g.int64Values([c, h, width, n])]);
+      const dx = g.node('Transpose', [dxMaps], { perm: ints([3, 0, 1, 2]) });
+      if (!bias) return [dx, dw];
+      return [dx, dw, g.node('ReduceSum', [dyRows, g.int64Values([1])], { keepdims: int(0) })];
     };
     b.replaceNode(index, () =>
-      b.scoped(`${node.name}:im2col`, () => {
-        // [C, H, W, N]: the taps slice and pad outer axes, copying runs of N values (and their adjoints too).
-        const batchLast = record(b.node('Transpose', [x], { perm: ints([1, 2, 3, 0]) }), [c, h, width, n]);
-        const paddedShape = [c, h + pads[0] + pads[2], width + pads[1] + pads[3], n];
-        const padded = pads.some((p) => p !== 0)
-          ? record(
-              b.node('Pad', [batchLast, b.int64Values([0, pads[0], pads[1], 0, 0, pads[2], pads[3], 0])]),
-              paddedShape,
-            )
-          : batchLast;
-        const tapValues: Value[] = [];
-        for (let i = 0; i < kh; i++) {
-          for (let j = 0; j < kw; j++) {
-            const [bottom, right] = [i + sh * (ho - 1) + 1, j + sw * (wo - 1) + 1];
-            const whole =
-              i === 0 &&
-              j === 0 &&
-              sh === 1 &&
-              sw === 1 &&
-              bottom === paddedShape[1] &&
-              right === paddedShape[2];
-            tapValues.push(
-              whole
-                ? padded
-                : record(
-                    b.node('Slice', [
-                      padded,
-                      b.int64Values([i, j]),
-                      b.int64Values([bottom, right]),
-                      b.int64Values([1, 2]),
-                      b.int64Values([sh, sw]),
-                    ]),
-                    [c, ho, wo, n],
-                  ),
-            );
-          }
-        }
-        // Row channel * taps + tap, the order of the kernel's own [O, C, kh, kw] (a kernel transpose to tap-major
-        // order ran at under 1 GB/s, 12 ms per CIFAR step); column (y, x, image). Each tap as [C, pixels], side
-        // by side.
-        const rows = tapValues.map((tap) =>
-          record(b.node('Reshape', [tap, b.int64Values([c, pixels])]), [c, pixels]),
-        );
-        const sideBySide =
-          taps === 1 ? rows[0] : record(b.node('Concat', rows, { axis: int(1) }), [c, taps * pixels]);
-        const columns = record(b.node('Reshape', [sideBySide, b.int64Values([c * taps, pixels])]), [
-          c * taps,
-          pixels,
-        ]);
-        const kernel = record(b.node('Reshape', [w, b.int64Values([o, c * taps])]), [o, c * taps]);
-        const inputs = [kernel, columns];
-        if (bias) inputs.push(record(b.node('Reshape', [bias, b.int64Values([o, 1])]), [o, 1]));
-        const product = record(b.node('Gemm', inputs), [o, pixels]);
-        const maps = record(b.node('Reshape', [product, b.int64Values([o, ho, wo, n])]), [o, ho, wo, n]);
-        return b.node('Transpose', [maps], { perm: ints([3, 0, 1, 2]) });
-      }),
+      b.scoped(`${node.name}:im2col`, () =>
+        closedForm ? b.region(node.inputs.slice(0, bias ? 3 : 2), forward, backward) : forward(),
+      ),
     );
     rewritten++;
   }
