@@ -24,3 +24,39 @@ describe('OnnxBuilder.graph', () => {
     );
   });
 });
+
+describe('OnnxBuilder.replaceNode', () => {
+  it('moves the gradient regions its emit writes with their nodes, renamed to the replaced output', () => {
+    const b = new OnnxBuilder({ opset: 17, foldBatchNorm: false });
+    const x = b.input('x', [2, 3]);
+    const a = b.node('Relu', [x]);
+    const before = b.region(
+      [a],
+      () => b.node('Neg', [a]),
+      () => [null],
+    );
+    const replaced = b.node('Abs', [before]);
+    const after = b.region(
+      [replaced],
+      () => b.node('Exp', [replaced]),
+      () => [null],
+    );
+    const index = b.nodeList.findIndex((node) => node.outputs[0] === replaced);
+    b.replaceNode(index, () => {
+      const inner = b.node('Sigmoid', [before]);
+      return b.region(
+        [before],
+        () => b.node('Tanh', [b.node('Sqrt', [inner])]),
+        () => [null],
+      );
+    });
+    assert.deepEqual(
+      b.nodeList.map((node) => node.opType),
+      ['Relu', 'Neg', 'Sigmoid', 'Sqrt', 'Tanh', 'Exp'],
+    );
+    const [kept, moved, emitted] = b.regions;
+    assert.deepEqual([kept.firstNode, kept.endNode, kept.output], [1, 2, before]);
+    assert.deepEqual([moved.firstNode, moved.endNode, moved.output], [5, 6, after]);
+    assert.deepEqual([emitted.firstNode, emitted.endNode, emitted.output], [3, 5, replaced]);
+  });
+});
