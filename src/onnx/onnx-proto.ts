@@ -46,10 +46,15 @@ export interface NodeProto {
   attributes: Record<string, AttributeValue>;
 }
 
-/** A node's list-of-ints attribute (undefined when absent; an attribute of another kind is an error). */
-export function intsAttribute(node: NodeProto, name: string): number[] | undefined {
+/**
+ * A node's list-of-ints attribute: `fallback` (or undefined) when absent; an attribute of another kind is an
+ * error.
+ */
+export function intsAttribute(node: NodeProto, name: string): number[] | undefined;
+export function intsAttribute(node: NodeProto, name: string, fallback: number[]): number[];
+export function intsAttribute(node: NodeProto, name: string, fallback?: number[]): number[] | undefined {
   const attribute = node.attributes[name];
-  if (!attribute) return undefined;
+  if (!attribute) return fallback;
   if (attribute.kind !== 'ints') throw new Error(`${node.name}: attribute ${name} is not a list of ints`);
   return attribute.value;
 }

@@ -26,8 +26,6 @@ export interface GradContext {
 /** Gradients of the node's inputs, in input order. */
 export type GradientRule = (ctx: GradContext, dOutputs: ReadonlyArray<Value | null>) => Array<Value | null>;
 
-const intsAttr = (node: NodeProto, name: string, fallback: number[]) => intsAttribute(node, name) ?? fallback;
-
 function intAttr(node: NodeProto, name: string, fallback: number): number {
   const attribute = node.attributes[name];
   if (!attribute) return fallback;
@@ -89,9 +87,9 @@ const conv: GradientRule = (ctx, [dy]) => {
   const spatial = xShape.length - 2;
   if (spatial !== 1 && spatial !== 2) throw new Error(`gradient of ${node.name}: ${spatial}-D convolution`);
   const kernel = wShape.slice(2);
-  const strides = intsAttr(node, 'strides', new Array(spatial).fill(1));
-  const dilations = intsAttr(node, 'dilations', new Array(spatial).fill(1));
-  const pads = intsAttr(node, 'pads', new Array(2 * spatial).fill(0));
+  const strides = intsAttribute(node, 'strides', new Array(spatial).fill(1));
+  const dilations = intsAttribute(node, 'dilations', new Array(spatial).fill(1));
+  const pads = intsAttribute(node, 'pads', new Array(2 * spatial).fill(0));
   const group = intAttr(node, 'group', 1);
   const dx = convInputGradient(
     ctx,
@@ -338,13 +336,13 @@ const maxPool: GradientRule = (ctx, [dy]) => {
 const averagePool: GradientRule = (ctx, [dy]) => {
   const { b, node } = ctx;
   if (!dy) return [null];
-  if (intsAttr(node, 'pads', [0]).some((p) => p !== 0) || intAttr(node, 'ceil_mode', 0) !== 0) {
+  if (intsAttribute(node, 'pads', [0]).some((p) => p !== 0) || intAttr(node, 'ceil_mode', 0) !== 0) {
     throw new Error(`gradient of ${node.name}: padded or ceil-mode average pooling is not supported`);
   }
   const x = node.inputs[0];
   const xShape = ctx.shape(x);
-  const kernel = intsAttr(node, 'kernel_shape', []);
-  const strides = intsAttr(
+  const kernel = intsAttribute(node, 'kernel_shape', []);
+  const strides = intsAttribute(
     node,
     'strides',
     kernel.map(() => 1),
@@ -577,7 +575,7 @@ const identity: GradientRule = (_ctx, [dy]) => [dy];
 
 const transpose: GradientRule = (ctx, [dy]) => {
   if (!dy) return [null];
-  const perm = intsAttr(ctx.node, 'perm', []);
+  const perm = intsAttribute(ctx.node, 'perm', []);
   const inverse = new Array(perm.length);
   perm.forEach((p, i) => {
     inverse[p] = i;

@@ -13,8 +13,6 @@
 import { int, ints, type OnnxBuilder, type Value } from '../builder.js';
 import { intsAttribute, type NodeProto } from '../onnx-proto.js';
 
-const intsOf = (node: NodeProto, name: string, fallback: number[]) => intsAttribute(node, name) ?? fallback;
-
 /**
  * The kernel tap (row, column) that the one output pixel reads from input pixel (0, 0), when the output is 1x1
  * and every other tap reads padding; null when the conv is not of that kind (or grouped).
@@ -30,8 +28,8 @@ function singleTap(
   if (!x || !w || !y || x.length !== 4 || y[2] !== 1 || y[3] !== 1) return null;
   const groupAttribute = node.attributes.group;
   if (groupAttribute?.kind === 'int' && groupAttribute.value !== 1) return null;
-  if (intsOf(node, 'dilations', [1, 1]).some((d) => d !== 1)) return null;
-  const pads = intsOf(node, 'pads', [0, 0, 0, 0]);
+  if (intsAttribute(node, 'dilations', [1, 1]).some((d) => d !== 1)) return null;
+  const pads = intsAttribute(node, 'pads', [0, 0, 0, 0]);
   const [kh, kw] = [w[2], w[3]];
   // The output pixel covers input rows -pad .. kh - 1 - pad: tap `pad` reads row 0; rows past 0 must not exist.
   const rows = Math.min(x[2], kh - pads[0]);
@@ -111,12 +109,12 @@ function wholeMapTaps(
   if (!x || !w || !y || x.length !== 4) return null;
   const groupAttribute = node.attributes.group;
   if (groupAttribute?.kind === 'int' && groupAttribute.value !== 1) return null;
-  if (intsOf(node, 'dilations', [1, 1]).some((d) => d !== 1)) return null;
+  if (intsAttribute(node, 'dilations', [1, 1]).some((d) => d !== 1)) return null;
   const [h, width] = [x[2], x[3]];
   const [kh, kw] = [w[2], w[3]];
   const [ho, wo] = [y[2], y[3]];
-  const pads = intsOf(node, 'pads', [0, 0, 0, 0]);
-  const strides = intsOf(node, 'strides', [1, 1]);
+  const pads = intsAttribute(node, 'pads', [0, 0, 0, 0]);
+  const strides = intsAttribute(node, 'strides', [1, 1]);
   const [q, p] = [h * width, ho * wo];
   if (p > limits.maxOutputPixels) return null;
   const taps = new Int32Array(q * p).fill(-1);
