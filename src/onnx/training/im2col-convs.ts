@@ -133,12 +133,8 @@ export function rewriteIm2colConvs(
     const forward = () => {
       // [C, H, W, N]: the taps slice and pad outer axes, copying runs of N values (and their adjoints too).
       const batchLast = record(b.node('Transpose', [x], { perm: ints([1, 2, 3, 0]) }), [c, h, width, n]);
-      const padded = padMap(b, record, { map: batchLast, shape: [c, h, width, n] }, [
-        pads[0],
-        pads[1],
-        pads[2],
-        pads[3],
-      ]);
+      // ONNX orders a 2-D conv's pads (top, left, bottom, right), as padMap takes them.
+      const padded = padMap(b, record, { map: batchLast, shape: [c, h, width, n] }, pads);
       // Row channel * taps + tap, the order of the kernel's own [O, C, kh, kw] (a kernel transpose to tap-major
       // order ran at under 1 GB/s, 12 ms per CIFAR step); column (y, x, image).
       columns = tapColumns(b, record, padded, tapStarts(false), [ho, wo], strides);
