@@ -315,6 +315,54 @@ export class OnnxBuilder {
     });
   }
 
+  /**
+   * An ONNX `If` on `condition` (a bool scalar): `emit`'s nodes form its then-branch and its outputs are the
+   * values `emit` returns there, `otherwise` (same count, same shapes) where the condition is false. The branch
+   * reads the values around it by name. Lets a step update its state in place, in the arrays it was fed (the
+   * nodes that read the old values all run before the `If`, which consumes the gradients), and still leave the
+   * state untouched after a non-finite loss.
+   */
+  conditional(condition: Value, emit: () => Value[], otherwise: Value[]): Value[] {
+    const start = this.nodes.length;
+    const values = emit();
+    if (values.length !== otherwise.length)
+      throw new Error(`conditional: ${values.length} values, ${otherwise.length} fallbacks`);
+    const branch = (name: string, nodes: NodeProto[], outputs: Value[]): GraphProto => ({
+      name,
+      nodes,
+      initializers: [],
+      inputs: [],
+      outputs: outputs.map((output) => ({ name: output, elemType: DataType.FLOAT, shape: null })),
+    });
+    const thenNodes = this.nodes.splice(start);
+    const name = this.uniqueName('If');
+    // A branch output must be produced in the branch: copies for the values computed outside it.
+    const copied = (branchName: string, nodes: NodeProto[], sources: Value[]): Value[] => {
+      const produced = new Set(nodes.flatMap((node) => node.outputs));
+      return sources.map((source) => {
+        if (produced.has(source)) return source;
+        const copy = this.uniqueName(`${name}/${branchName}/${source}`);
+        nodes.push({ opType: 'Identity', name: copy, inputs: [source], outputs: [copy], attributes: {} });
+        return copy;
+      });
+    };
+    const elseNodes: NodeProto[] = [];
+    const thenOutputs = copied('then', thenNodes, values);
+    const elseOutputs = copied('else', elseNodes, otherwise);
+    const outputs = values.map((_, i) => this.uniqueName(`${name}:${i}`));
+    this.nodes.push({
+      opType: 'If',
+      name,
+      inputs: [condition],
+      outputs,
+      attributes: {
+        then_branch: { kind: 'graph', value: branch(`${name}/then`, thenNodes, thenOutputs) },
+        else_branch: { kind: 'graph', value: branch(`${name}/else`, elseNodes, elseOutputs) },
+      },
+    });
+    return outputs;
+  }
+
   /** Nodes written so far (in execution order). */
   get nodeList(): readonly NodeProto[] {
     return this.nodes;
@@ -350,7 +398,7 @@ export class OnnxBuilder {
       const node = nodes[i];
       if (!node.outputs.some((output) => needed.has(output))) continue;
       live.push(node);
-      for (const input of node.inputs) needed.add(input);
+      for (const input of valuesRead(node)) needed.add(input);
     }
     return live.reverse();
   }
@@ -369,8 +417,41 @@ export class OnnxBuilder {
       dropped.add(node.name);
     }
     const rename = (value: Value) => renamed.get(value) ?? value;
-    return this.nodes
-      .filter((node) => !dropped.has(node.name))
-      .map((node) => ({ ...node, inputs: node.inputs.map(rename), outputs: node.outputs.map(rename) }));
+    return this.nodes.filter((node) => !dropped.has(node.name)).map((node) => renameValues(node, rename));
   }
+}
+
+/** A node with its inputs and outputs renamed, in its subgraphs too (they read the values around them by name). */
+function renameValues(node: NodeProto, rename: (value: Value) => Value): NodeProto {
+  const attributes = { ...node.attributes };
+  for (const [key, attribute] of Object.entries(attributes)) {
+    if (attribute.kind !== 'graph') continue;
+    const graph = attribute.value;
+    attributes[key] = {
+      kind: 'graph',
+      value: {
+        ...graph,
+        nodes: graph.nodes.map((inner) => renameValues(inner, rename)),
+        outputs: graph.outputs.map((output) => ({ ...output, name: rename(output.name) })),
+      },
+    };
+  }
+  return { ...node, inputs: node.inputs.map(rename), outputs: node.outputs.map(rename), attributes };
+}
+
+/** The values a node reads: its inputs, and for a node with subgraphs the outer values they read. */
+function valuesRead(node: NodeProto): Value[] {
+  const read = [...node.inputs];
+  for (const attribute of Object.values(node.attributes)) {
+    if (attribute.kind !== 'graph') continue;
+    const graph = attribute.value;
+    const local = new Set([
+      ...graph.inputs.map((input) => input.name),
+      ...graph.initializers.map((initializer) => initializer.name),
+      ...graph.nodes.flatMap((inner) => inner.outputs),
+    ]);
+    for (const inner of graph.nodes) read.push(...valuesRead(inner).filter((value) => !local.has(value)));
+    read.push(...graph.outputs.map((output) => output.name).filter((value) => !local.has(value)));
+  }
+  return read;
 }

@@ -17,7 +17,7 @@ export function floatData(tensor: TensorProto): Float32Array {
 }
 
 /** `AttributeProto.AttributeType`. */
-const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
+const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7 } as const;
 
 /** A constant tensor: an initializer, or a TENSOR attribute. Data is little-endian raw bytes. */
 export interface TensorProto {
@@ -34,7 +34,9 @@ export type AttributeValue =
   | { kind: 'ints'; value: number[] }
   | { kind: 'floats'; value: number[] }
   | { kind: 'string'; value: string }
-  | { kind: 'tensor'; value: TensorProto };
+  | { kind: 'tensor'; value: TensorProto }
+  /** A subgraph (If's branches); it may read any value of the graphs around it by name. */
+  | { kind: 'graph'; value: GraphProto };
 
 export interface NodeProto {
   opType: string;
@@ -113,6 +115,9 @@ function encodeAttribute(name: string, attribute: AttributeValue): ProtoMessage 
       break;
     case 'tensor':
       message.message(5, encodeTensor(attribute.value)).int(20, AttributeType.TENSOR);
+      break;
+    case 'graph':
+      message.message(6, encodeGraph(attribute.value)).int(20, AttributeType.GRAPH);
       break;
     case 'floats':
       for (const value of attribute.value) message.float(7, value);

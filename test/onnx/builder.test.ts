@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { OnnxBuilder } from '../../src/onnx/builder.js';
+import { int, OnnxBuilder } from '../../src/onnx/builder.js';
+import { encodeModel } from '../../src/onnx/onnx-proto.js';
+import { loadOnnxRuntime } from '../../src/onnx/session.js';
 
 describe('OnnxBuilder.graph', () => {
   it('keeps only the nodes a graph output depends on (ONNX Runtime would run the others)', () => {
@@ -58,5 +60,54 @@ describe('OnnxBuilder.replaceNode', () => {
     assert.deepEqual([kept.firstNode, kept.endNode, kept.output], [1, 2, before]);
     assert.deepEqual([moved.firstNode, moved.endNode, moved.output], [5, 6, after]);
     assert.deepEqual([emitted.firstNode, emitted.endNode, emitted.output], [3, 5, replaced]);
+  });
+});
+
+describe('OnnxBuilder.conditional', () => {
+  it('moves the emitted nodes into an If; liveness and output renaming see the values its branches read', async () => {
+    const b = new OnnxBuilder({ opset: 17, foldBatchNorm: false });
+    const x = b.input('x', [3]);
+    const flag = b.input('flag', [3]);
+    const readByBranchOnly = b.node('Relu', [x]);
+    const shown = b.node('Abs', [x]);
+    b.output(shown, 'shown', [3]); // renames `shown` to 'shown' in the finished graph: the branch must follow
+    const condition = b.node('Cast', [b.node('ReduceMax', [flag], { keepdims: int(0) })], { to: int(9) });
+    const [out] = b.conditional(condition, () => [b.node('Add', [readByBranchOnly, shown])], [x]);
+    b.output(out, 'y', [3]);
+    const graph = b.graph('g');
+    assert.deepEqual(
+      graph.nodes.map((n) => n.opType),
+      ['Relu', 'Abs', 'ReduceMax', 'Cast', 'If'],
+      'the Relu only the then-branch reads stays',
+    );
+    const attribute = graph.nodes[4].attributes.then_branch;
+    assert.ok(attribute.kind === 'graph');
+    assert.deepEqual(attribute.value.nodes[0].inputs, [readByBranchOnly, 'shown']);
+
+    const ort = await loadOnnxRuntime();
+    const session = await ort.InferenceSession.create(
+      encodeModel({
+        irVersion: 8,
+        opsetVersion: 17,
+        producerName: 'test',
+        producerVersion: '0',
+        docString: '',
+        metadata: {},
+        graph,
+      }),
+    );
+    const run = async (flagValue: number) => {
+      const feeds = {
+        x: new ort.Tensor('float32', Float32Array.of(-1, 2, -3), [3]),
+        flag: new ort.Tensor('float32', Float32Array.of(0, flagValue, 0), [3]),
+      };
+      return Array.from((await session.run(feeds)).y.data as Float32Array);
+    };
+    try {
+      assert.deepEqual(await run(1), [1, 4, 3], 'then: relu(x) + |x|');
+      assert.deepEqual(await run(0), [-1, 2, -3], 'else: x');
+    } finally {
+      await session.release();
+    }
   });
 });

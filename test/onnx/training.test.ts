@@ -124,6 +124,55 @@ describe('training on ONNX Runtime', () => {
     }
     t.diagnostic(`${architectures} distinct architectures at this size`);
   });
+
+  it('a non-finite loss leaves parameters, momentum and BN statistics as they were (updated in place)', async () => {
+    // Trainer a takes good, NaN, good steps; trainer b, from the same weights, takes the two good ones. The step
+    // writes its update into the arrays it was fed, under an If on a finite loss: if the NaN step touched
+    // anything, a's state would differ from b's (or be NaN).
+    const options = {
+      layers: [1, 1, 1, 1],
+      widthPerGroup: 8,
+      numClasses: 10,
+      zeroInitLastBn: false,
+      seed: 5,
+    };
+    const sgd = { lr: 0.1, momentum: 0.9, weightDecay: 1e-4, nesterov: true };
+    const first = batch(32, 4);
+    const second = { images: first.images.map((v) => -0.5 * v), labels: first.labels.map((l) => 9 - l) };
+    const poisoned = { images: first.images.map((v, i) => (i === 7 ? Number.NaN : v)), labels: first.labels };
+    const states: Array<{ state: Map<string, Float32Array>; momentum: Float32Array[]; losses: number[] }> =
+      [];
+    for (const withNaN of [true, false]) {
+      const model = createModel('rla_resnet50', options);
+      const optimizer = new SGD(model.parameters(), sgd);
+      const trainer = await OrtTrainer.create(model, optimizer, 32, 32, { optimizationLevel: 'basic' });
+      try {
+        const losses: number[] = [];
+        for (const { images, labels } of withNaN ? [first, poisoned, second] : [first, second])
+          losses.push((await trainer.step(images, labels, sgd.lr)).loss);
+        trainer.pull();
+        const state = new Map(
+          [...model.stateDict()].map(([key, value]) => [key, Float32Array.from(value.dataSync())]),
+        );
+        const momentum = optimizer.momentumBuffers().map((m) => Float32Array.from(m?.dataSync() ?? []));
+        states.push({ state, momentum, losses });
+      } finally {
+        await trainer.release();
+        optimizer.dispose();
+        model.dispose();
+      }
+    }
+    const [a, b] = states;
+    assert.ok(Number.isNaN(a.losses[1]), `the poisoned step's loss is NaN (got ${a.losses[1]})`);
+    assert.deepEqual([a.losses[0], a.losses[2]], b.losses, 'the good steps see the same weights');
+    assert.deepEqual([...a.state.keys()], [...b.state.keys()]);
+    for (const [key, values] of a.state) assert.deepEqual(values, b.state.get(key), key);
+    assert.equal(a.momentum.length, b.momentum.length);
+    a.momentum.forEach((values, i) => {
+      assert.ok(values.length > 0, `momentum buffer ${i} exists`);
+      assert.deepEqual(values, b.momentum[i], `momentum buffer ${i}`);
+    });
+  });
 });
 
 /** How closely a model's ORT gradients must match TF.js's (see the cases below). */

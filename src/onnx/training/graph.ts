@@ -9,6 +9,7 @@
  * parameter (`<key>:next`), momentum buffer (`momentum:<key>:next`) and BN running statistic (`<key>:next`).
  */
 import type { ClassifierModel } from '../../models/classifier.js';
+import { numel } from '../../util/shape.js';
 import { differentiate } from '../autodiff/differentiate.js';
 import { int, ints, OnnxBuilder, type RandomInput, type StateInput, type Value } from '../builder.js';
 import { irVersionForOpset, type ModelProto } from '../onnx-proto.js';
@@ -114,27 +115,54 @@ export function finishTrainingGraph(
     // ten times slower than over a flat tensor. Momentum buffers and next values are flat; same data order.
     const flat = b.int64Values([-1]);
     const scalar = (value: number) => b.floatValues([value], []);
-    for (const p of parameters) {
-      const size = [p.dims.reduce((a, c) => a * c, 1)];
+    const steps = parameters.map((p) => {
       const gradient = gradients.get(p.name) as Value;
       if (options.gradientOutputs) b.output(gradient, gradName(p.name), p.dims);
-      const weight = b.node('Reshape', [p.name, flat]);
-      let g = b.node('Reshape', [gradient, flat]);
-      if (weightDecay !== 0) g = b.node('Add', [g, b.node('Mul', [weight, scalar(weightDecay)])]);
-      if (momentum !== 0) {
-        // buf = momentum * buf + g; a zero buffer makes PyTorch's first step (buf = g) the same formula.
-        const buffer = b.input(momentumName(p.name), size);
-        const next = b.node('Add', [b.node('Mul', [buffer, scalar(momentum)]), g]);
-        b.output(next, nextName(buffer), size);
-        g = nesterov ? b.node('Add', [g, b.node('Mul', [next, scalar(momentum)])]) : next;
-      }
-      b.output(b.node('Sub', [weight, b.node('Mul', [g, lr])]), nextName(p.name), size);
+      const size = [numel(p.dims)];
+      return {
+        p,
+        size,
+        weight: b.node('Reshape', [p.name, flat]),
+        gradient: b.node('Reshape', [gradient, flat]),
+        buffer: momentum !== 0 ? b.input(momentumName(p.name), size) : undefined,
+      };
+    });
+    // Every update (parameters, momentum, BN running statistics) is one `If` on a finite loss, written into the
+    // arrays the step was fed (session.ts): a non-finite loss leaves them as they were without a second set.
+    const updated: Array<{ name: string; old: Value; dims: number[] | null }> = [];
+    for (const { p, size, weight, buffer } of steps) {
+      if (buffer) updated.push({ name: nextName(buffer), old: buffer, dims: size });
+      updated.push({ name: nextName(p.name), old: weight, dims: size });
     }
+    for (const buffer of b.stateUpdates.keys()) {
+      const dims = b.stateInputs.find((s) => s.name === buffer)?.dims ?? null;
+      updated.push({ name: nextName(buffer), old: buffer, dims });
+    }
+    const lossIsFinite = b.node('Not', [b.node('Or', [b.node('IsNaN', [loss]), b.node('IsInf', [loss])])]);
+    const sgdStep = (): Value[] => {
+      const values: Value[] = [];
+      for (const { weight, gradient, buffer } of steps) {
+        let g = gradient;
+        if (weightDecay !== 0) g = b.node('Add', [g, b.node('Mul', [weight, scalar(weightDecay)])]);
+        if (buffer) {
+          // buf = momentum * buf + g; a zero buffer makes PyTorch's first step (buf = g) the same formula.
+          const next = b.node('Add', [b.node('Mul', [buffer, scalar(momentum)]), g]);
+          values.push(next);
+          g = nesterov ? b.node('Add', [g, b.node('Mul', [next, scalar(momentum)])]) : next;
+        }
+        values.push(b.node('Sub', [weight, b.node('Mul', [g, lr])]));
+      }
+      return [...values, ...b.stateUpdates.values()];
+    };
+    const next = b.conditional(
+      lossIsFinite,
+      sgdStep,
+      updated.map((u) => u.old),
+    );
+    updated.forEach((update, i) => {
+      b.output(next[i], update.name, update.dims);
+    });
   });
-  for (const [buffer, value] of b.stateUpdates) {
-    const dims = b.stateInputs.find((s) => s.name === buffer)?.dims ?? null;
-    b.output(value, nextName(buffer), dims);
-  }
   const name = model.registryName ?? model.constructor.name;
   return {
     model: {
