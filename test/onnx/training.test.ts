@@ -125,6 +125,81 @@ describe('training on ONNX Runtime', () => {
     t.diagnostic(`${architectures} distinct architectures at this size`);
   });
 
+  it('the in-place update: two steps apply torch.optim.SGD to the old weights and the gradients of those weights', async () => {
+    // The step writes its next weights into the arrays it read the old ones from. A node reading a weight after
+    // the update wrote it would change the reported gradients, so they are checked against a step at lr 0
+    // (weights unchanged), and the weights after each step against SGD computed here in float64.
+    const options = {
+      layers: [1, 1, 1, 1],
+      widthPerGroup: 8,
+      numClasses: 10,
+      zeroInitLastBn: false,
+      seed: 6,
+    };
+    const sgd = { lr: 0.1, momentum: 0.9, weightDecay: 1e-4, nesterov: true };
+    const first = batch(32, 4);
+    const second = { images: first.images.map((v) => 0.5 - v), labels: first.labels.map((l) => 9 - l) };
+    const trainers = [0, 1].map(async () => {
+      const model = createModel('rla_resnet50', options);
+      const optimizer = new SGD(model.parameters(), sgd);
+      const trainer = await OrtTrainer.create(model, optimizer, 32, 32, { optimizationLevel: 'basic' });
+      return { model, optimizer, trainer };
+    });
+    const [updating, reference] = await Promise.all(trainers);
+    const torchWeights = (model: ClassifierModel) =>
+      new Map(
+        [...distinctParameters(model)].map(([parameter, key]) => {
+          const torch = toTorchLayout(parameter.variable, parameter.layout);
+          const values = Float32Array.from(torch.dataSync());
+          torch.dispose();
+          return [key, values];
+        }),
+      );
+    try {
+      const atLrZero = await reference.trainer.step(first.images, first.labels, 0, { gradients: true });
+      let weights = torchWeights(updating.model);
+      const momentum = new Map<string, Float64Array>();
+      for (const [step, { images, labels }] of [first, second].entries()) {
+        const out = await updating.trainer.step(images, labels, sgd.lr, { gradients: true });
+        if (step === 0) {
+          for (const [key, gradient] of atLrZero.gradients ?? [])
+            assert.deepEqual(
+              out.gradients?.get(key),
+              gradient,
+              `step 1 gradient of ${key} (read after its update?)`,
+            );
+        }
+        updating.trainer.pull();
+        const after = torchWeights(updating.model);
+        assert.equal(out.gradients?.size, after.size);
+        for (const [key, g] of out.gradients ?? []) {
+          const w = weights.get(key) as Float32Array;
+          const buffer = momentum.get(key) ?? new Float64Array(g.length);
+          const expected = new Float64Array(g.length);
+          for (let i = 0; i < g.length; i++) {
+            const d = g[i] + sgd.weightDecay * w[i];
+            buffer[i] = sgd.momentum * buffer[i] + d;
+            expected[i] = w[i] - sgd.lr * (d + sgd.momentum * buffer[i]);
+          }
+          momentum.set(key, buffer);
+          assertClose(
+            after.get(key) as Float32Array,
+            expected,
+            1e-6 * Math.max(1, maxAbs(w)),
+            `step ${step + 1} ${key}`,
+          );
+        }
+        weights = after;
+      }
+    } finally {
+      for (const { model, optimizer, trainer } of [updating, reference]) {
+        await trainer.release();
+        optimizer.dispose();
+        model.dispose();
+      }
+    }
+  });
+
   it('a non-finite loss leaves parameters, momentum and BN statistics as they were (updated in place)', async () => {
     // Trainer a takes good, NaN, good steps; trainer b, from the same weights, takes the two good ones. The step
     // writes its update into the arrays it was fed, under an If on a finite loss: if the NaN step touched
