@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadCheckpoint } from '../../src/checkpoint/load-checkpoint.js';
 import { initBackend } from '../../src/engine/backend.js';
 import type { ClassifierModel } from '../../src/models/classifier.js';
-import { createModel } from '../../src/models/index.js';
+import { createModel, type ModelOptions } from '../../src/models/index.js';
 import type { Parameter } from '../../src/nn/module.js';
 import { toTorchLayout } from '../../src/nn/tensor-layout.js';
 import { OrtTrainer } from '../../src/onnx/training/session.js';
@@ -27,6 +27,20 @@ function batch(size: number, count: number): { images: Float32Array; labels: Int
     () => tf.randomNormal([count, size, size, 3], 0, 1, 'float32', 42).dataSync() as Float32Array,
   );
   return { images, labels: Int32Array.from({ length: count }, (_, i) => (i * 3) % 10) };
+}
+
+/** A small RLA-ResNet (one block per stage) for the multi-step checks of the in-place update. */
+function smallRla(seed: number): ModelOptions {
+  return { layers: [1, 1, 1, 1], widthPerGroup: 8, numClasses: 10, zeroInitLastBn: false, seed };
+}
+
+/** The recipes' SGD: weight decay and Nesterov momentum. */
+const NESTEROV_SGD = { lr: 0.1, momentum: 0.9, weightDecay: 1e-4, nesterov: true };
+
+/** Two different 32x32 batches of four. */
+function twoBatches(): Array<{ images: Float32Array; labels: Int32Array }> {
+  const first = batch(32, 4);
+  return [first, { images: first.images.map((v) => 0.5 - v), labels: first.labels.map((l) => 9 - l) }];
 }
 
 /** The first key of every distinct parameter (tied weights are one parameter). */
@@ -129,16 +143,9 @@ describe('training on ONNX Runtime', () => {
     // The step writes its next weights into the arrays it read the old ones from. A node reading a weight after
     // the update wrote it would change the reported gradients, so they are checked against a step at lr 0
     // (weights unchanged), and the weights after each step against SGD computed here in float64.
-    const options = {
-      layers: [1, 1, 1, 1],
-      widthPerGroup: 8,
-      numClasses: 10,
-      zeroInitLastBn: false,
-      seed: 6,
-    };
-    const sgd = { lr: 0.1, momentum: 0.9, weightDecay: 1e-4, nesterov: true };
-    const first = batch(32, 4);
-    const second = { images: first.images.map((v) => 0.5 - v), labels: first.labels.map((l) => 9 - l) };
+    const options = smallRla(6);
+    const sgd = NESTEROV_SGD;
+    const [first, second] = twoBatches();
     const trainers = [0, 1].map(async () => {
       const model = createModel('rla_resnet50', options);
       const optimizer = new SGD(model.parameters(), sgd);
@@ -204,16 +211,9 @@ describe('training on ONNX Runtime', () => {
     // Trainer a takes good, NaN, good steps; trainer b, from the same weights, takes the two good ones. The step
     // writes its update into the arrays it was fed, under an If on a finite loss: if the NaN step touched
     // anything, a's state would differ from b's (or be NaN).
-    const options = {
-      layers: [1, 1, 1, 1],
-      widthPerGroup: 8,
-      numClasses: 10,
-      zeroInitLastBn: false,
-      seed: 5,
-    };
-    const sgd = { lr: 0.1, momentum: 0.9, weightDecay: 1e-4, nesterov: true };
-    const first = batch(32, 4);
-    const second = { images: first.images.map((v) => -0.5 * v), labels: first.labels.map((l) => 9 - l) };
+    const options = smallRla(5);
+    const sgd = NESTEROV_SGD;
+    const [first, second] = twoBatches();
     const poisoned = { images: first.images.map((v, i) => (i === 7 ? Number.NaN : v)), labels: first.labels };
     const states: Array<{ state: Map<string, Float32Array>; momentum: Float32Array[]; losses: number[] }> =
       [];
