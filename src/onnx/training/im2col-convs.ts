@@ -15,6 +15,7 @@
  */
 import { int, ints, type OnnxBuilder, type Value } from '../builder.js';
 import { intsAttribute, type NodeProto } from '../onnx-proto.js';
+import { type ShapeRecorder, shapeRecorder } from './shape-probe.js';
 
 /** Which convolutions the rewrite takes (see {@link rewriteIm2colConvs}). */
 export interface Im2colLimits {
@@ -54,7 +55,7 @@ interface TapSource {
  */
 function tapColumns(
   b: OnnxBuilder,
-  record: (value: Value, shape: number[]) => Value,
+  record: ShapeRecorder,
   source: TapSource,
   starts: Array<[number, number]>,
   [ho, wo]: [number, number],
@@ -92,7 +93,7 @@ function tapColumns(
 /** `x` [channels, H, W, N] padded by `pads` (top, left, bottom, right) with zeros, or itself. */
 function padMap(
   b: OnnxBuilder,
-  record: (value: Value, shape: number[]) => Value,
+  record: ShapeRecorder,
   x: TapSource,
   [top, left, bottom, right]: number[],
 ): TapSource {
@@ -109,10 +110,7 @@ export function rewriteIm2colConvs(
   shapes: Map<Value, number[]>,
   limits: Im2colLimits,
 ): number {
-  const record = (value: Value, shape: number[]) => {
-    shapes.set(value, shape);
-    return value;
-  };
+  const record = shapeRecorder(shapes);
   let rewritten = 0;
   for (let index = 0; index < b.nodeList.length; index++) {
     const node = b.nodeList[index];

@@ -8,6 +8,17 @@ import type * as ort from 'onnxruntime-node';
 import type { OnnxBuilder, Value } from '../builder.js';
 import { DataType, encodeModel } from '../onnx-proto.js';
 
+/** Notes a value's shape in a shape map and returns the value (for the rewrites that add values after the probe). */
+export type ShapeRecorder = (value: Value, shape: number[]) => Value;
+
+/** A {@link ShapeRecorder} writing into `shapes`. */
+export function shapeRecorder(shapes: Map<Value, number[]>): ShapeRecorder {
+  return (value, shape) => {
+    shapes.set(value, shape);
+    return value;
+  };
+}
+
 /**
  * Values of the graph that are float tensors: everything except shape arithmetic (Shape, Size and what is
  * computed from them or from int64 constants) and casts to other types. Graph inputs are excluded.

@@ -12,6 +12,7 @@
  */
 import { int, ints, type OnnxBuilder, type Value } from '../builder.js';
 import { intsAttribute, type NodeProto } from '../onnx-proto.js';
+import { shapeRecorder } from './shape-probe.js';
 
 /**
  * The kernel tap (row, column) that the one output pixel reads from input pixel (0, 0), when the output is 1x1
@@ -40,6 +41,7 @@ function singleTap(
 
 /** Rewrites every single-tap conv of `b` (see the module comment); records the shapes of the values it adds. */
 export function rewriteSingleTapConvs(b: OnnxBuilder, shapes: Map<Value, number[]>): number {
+  const record = shapeRecorder(shapes);
   let rewritten = 0;
   for (let index = 0; index < b.nodeList.length; index++) {
     const node = b.nodeList[index];
@@ -48,10 +50,6 @@ export function rewriteSingleTapConvs(b: OnnxBuilder, shapes: Map<Value, number[
     const [x, w, bias] = node.inputs;
     const [n, c, h, width] = shapes.get(x) as number[];
     const [o, i] = shapes.get(w) as number[];
-    const record = (value: Value, shape: number[]) => {
-      shapes.set(value, shape);
-      return value;
-    };
     b.replaceNode(index, () =>
       b.scoped(`${node.name}:gemm`, () => {
         let pixel = x;
@@ -155,6 +153,7 @@ export function rewriteWholeMapConvs(
   shapes: Map<Value, number[]>,
   limits: WholeMapLimits,
 ): number {
+  const record = shapeRecorder(shapes);
   let rewritten = 0;
   for (let index = 0; index < b.nodeList.length; index++) {
     const node = b.nodeList[index];
@@ -165,10 +164,6 @@ export function rewriteWholeMapConvs(
     const [o, , kh, kw] = shapes.get(w) as number[];
     const [, , ho, wo] = shapes.get(node.outputs[0]) as number[];
     const [q, p, k] = [h * width, ho * wo, kh * kw];
-    const record = (value: Value, shape: number[]) => {
-      shapes.set(value, shape);
-      return value;
-    };
     const selection = new Float32Array(k * q * p);
     plan.taps.forEach((tap, pair) => {
       if (tap >= 0) selection[tap * q * p + pair] = 1;
