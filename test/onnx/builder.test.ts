@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { int, OnnxBuilder } from '../../src/onnx/builder.js';
-import { encodeModel } from '../../src/onnx/onnx-proto.js';
 import { loadOnnxRuntime } from '../../src/onnx/session.js';
+import { encodeTestGraph } from './_weighted-loss.js';
 
 describe('OnnxBuilder.graph', () => {
   it('keeps only the nodes a graph output depends on (ONNX Runtime would run the others)', () => {
@@ -85,17 +85,7 @@ describe('OnnxBuilder.conditional', () => {
     assert.deepEqual(attribute.value.nodes[0].inputs, [readByBranchOnly, 'shown']);
 
     const ort = await loadOnnxRuntime();
-    const session = await ort.InferenceSession.create(
-      encodeModel({
-        irVersion: 8,
-        opsetVersion: 17,
-        producerName: 'test',
-        producerVersion: '0',
-        docString: '',
-        metadata: {},
-        graph,
-      }),
-    );
+    const session = await ort.InferenceSession.create(encodeTestGraph(b, 'g'));
     const run = async (flagValue: number) => {
       const feeds = {
         x: new ort.Tensor('float32', Float32Array.of(-1, 2, -3), [3]),
