@@ -73,13 +73,10 @@ export async function loadMnistStyle(
   classNames: readonly string[],
 ): Promise<ImageArray> {
   const prefix = split === 'train' ? 'train' : 't10k';
-  const found = await Promise.all(
-    (['images-idx3', 'labels-idx1'] as const).map(async (kind) => {
-      const candidates = splitFiles(dir, prefix, kind);
-      const path = await firstExisting(candidates);
-      if (!path) throw new DatasetError(`${dir}: missing ${candidates.join(' or ')}`);
-      return path;
-    }),
-  );
-  return loadIdxPair(found[0], found[1], classNames);
+  const candidates = (['images-idx3', 'labels-idx1'] as const).map((kind) => splitFiles(dir, prefix, kind));
+  const [images, labels] = await Promise.all(candidates.map(firstExisting));
+  // Every missing file, images first, whichever lookup finished first.
+  const missing = candidates.filter((_, i) => ![images, labels][i]).map((c) => c.join(' or '));
+  if (!images || !labels) throw new DatasetError(`${dir}: missing ${missing.join(', and ')}`);
+  return loadIdxPair(images, labels, classNames);
 }

@@ -71,6 +71,11 @@ describe('IDX (MNIST / Fashion-MNIST) reader', () => {
       loadMnistStyle(tempDir(), 'train', MNIST_CLASSES),
       /missing .*train-images-idx3-ubyte or .*train-images-idx3-ubyte\.gz/,
     );
+    // Both files are named, images first, however the two lookups finish (CI once saw the labels' alone).
+    await assert.rejects(
+      loadMnistStyle(tempDir(), 'train', MNIST_CLASSES),
+      /missing .*train-images-idx3-ubyte\.gz, and .*train-labels-idx1-ubyte or .*train-labels-idx1-ubyte\.gz$/,
+    );
   });
 
   it('the embedded Fashion-MNIST subset: 5000 train / 1000 test, balanced, 10 named classes', async () => {
