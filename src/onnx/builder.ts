@@ -316,6 +316,33 @@ export class OnnxBuilder {
   }
 
   /**
+   * Inserts the nodes `emit` writes before the node at `index` and returns emit's value, renamed to `name` when
+   * given (the last node written must produce it). Regions from `index` on move; a region must not span `index`.
+   */
+  insertNodes(index: number, name: Value | undefined, emit: () => Value): Value {
+    const start = this.nodes.length;
+    let value = emit();
+    const added = this.nodes.splice(start);
+    if (name !== undefined) {
+      const last = added.at(-1);
+      if (!last || last.outputs[0] !== value)
+        throw new Error('insertNodes: emit must return its last node output');
+      last.outputs[0] = name;
+      value = name;
+    }
+    for (const region of this.regions) {
+      if (region.firstNode < index && region.endNode > index)
+        throw new Error(`insertNodes: index ${index} is inside a gradient region`);
+      if (region.firstNode >= index) {
+        region.firstNode += added.length;
+        region.endNode += added.length;
+      }
+    }
+    this.nodes.splice(index, 0, ...added);
+    return value;
+  }
+
+  /**
    * An ONNX `If` on `condition` (a bool scalar): `emit`'s nodes form its then-branch and its outputs are the
    * values `emit` returns there, `otherwise` (same count, same shapes) where the condition is false. The branch
    * reads the values around it by name. Lets a step update its state in place, in the arrays it was fed (the
@@ -361,6 +388,11 @@ export class OnnxBuilder {
       },
     });
     return outputs;
+  }
+
+  /** Names of the graph outputs declared so far. */
+  get outputNames(): Value[] {
+    return this.outputs.map((output) => output.name);
   }
 
   /** Nodes written so far (in execution order). */

@@ -181,6 +181,15 @@ describe('gradient rules against finite differences (ONNX Runtime)', () => {
     );
   });
 
+  it('Gemm with transA, and with both operands transposed (batch-last products)', async () => {
+    await checkGradient({ a: { dims: [5, 3] }, w: { dims: [5, 4] }, c: { dims: [4] } }, (b, x) =>
+      b.node('Gemm', [x.a, x.w, x.c], { transA: int(1) }),
+    );
+    await checkGradient({ a: { dims: [5, 3] }, w: { dims: [4, 5] } }, (b, x) =>
+      b.node('Gemm', [x.a, x.w], { transA: int(1), transB: int(1) }),
+    );
+  });
+
   it('MaxPool 3x3/2 pad 1, AveragePool 2x2/2 on an odd size, GlobalAveragePool', async () => {
     const distinct = Float32Array.from({ length: 2 * 2 * 7 * 7 }, (_, i) => ((i * 37) % 196) * 0.05 - 4.9);
     await checkGradient({ x: { dims: [2, 2, 7, 7], values: distinct } }, (b, x) =>

@@ -289,24 +289,19 @@ function convFilterGradient(
   return oneD ? b.node('Reshape', [dw, b.int64Values([outChannels, inPerGroup, kw])]) : dw;
 }
 
-/** Y = A B^T + C (transB = 1) or A B + C; A not transposed. */
+/** Y = op(A) op(B) + C, op transposing where transA / transB say. */
 const gemm: GradientRule = (ctx, [dy]) => {
   const { b, node } = ctx;
   if (!dy) return [null, null, null];
-  if (intAttr(node, 'transA', 0) !== 0) throw new Error(`gradient of ${node.name}: transA is not supported`);
   const [a, w, c] = node.inputs;
+  const transA = intAttr(node, 'transA', 0) === 1;
   const transB = intAttr(node, 'transB', 0) === 1;
+  const product = (x: Value, y: Value, tx: boolean, ty: boolean) =>
+    b.node('Gemm', [x, y], { ...(tx ? { transA: int(1) } : {}), ...(ty ? { transB: int(1) } : {}) });
+  // dop(A) = dY op(B)^T, dop(B) = op(A)^T dY; a transposed operand takes the transpose of its own.
   // A constant operand (the whole-map conv's tap selection) needs no gradient product.
-  const da = !ctx.wants(0)
-    ? null
-    : transB
-      ? b.node('Gemm', [dy, w])
-      : b.node('Gemm', [dy, w], { transB: int(1) });
-  const dw = !ctx.wants(1)
-    ? null
-    : transB
-      ? b.node('Gemm', [dy, a], { transA: int(1) })
-      : b.node('Gemm', [a, dy], { transA: int(1) });
+  const da = !ctx.wants(0) ? null : transA ? product(w, dy, transB, true) : product(dy, w, false, !transB);
+  const dw = !ctx.wants(1) ? null : transB ? product(dy, a, true, transA) : product(a, dy, !transA, false);
   const dc = c ? unbroadcast(ctx, dy, ctx.shape(node.outputs[0]), c) : null;
   return c ? [da, dw, dc] : [da, dw];
 };

@@ -15,6 +15,7 @@
  */
 import { int, ints, type OnnxBuilder, type Value } from '../builder.js';
 import { intsAttribute, type NodeProto } from '../onnx-proto.js';
+import { type BatchLastPlan, channelMajor, fromChannelMajor, NO_BATCH_LAST } from './batch-last.js';
 import { type ShapeRecorder, shapeRecorder } from './shape-probe.js';
 
 /** Which convolutions the rewrite takes (see {@link rewriteIm2colConvs}). */
@@ -26,7 +27,11 @@ export interface Im2colLimits {
 }
 
 /** Whether `node` is an undilated, ungrouped 2-D conv within the limits (its own for stride-1 1x1 convs). */
-function qualifies(node: NodeProto, shapes: Map<Value, number[]>, limits: Im2colLimits): boolean {
+export function isIm2colConv(
+  node: NodeProto,
+  shapes: ReadonlyMap<Value, number[]>,
+  limits: Im2colLimits,
+): boolean {
   if (node.opType !== 'Conv') return false;
   const x = shapes.get(node.inputs[0]);
   const w = shapes.get(node.inputs[1]);
@@ -104,18 +109,24 @@ function padMap(
   return { map, shape };
 }
 
-/** Rewrites every qualifying conv of `b` (see the module comment); records the shapes of the values it adds. */
+/**
+ * Rewrites every qualifying conv of `b` (see the module comment); records the shapes of the values it adds.
+ * Inputs and outputs in `layout`'s batch-last values are read and written as such (batch-last.ts).
+ */
 export function rewriteIm2colConvs(
   b: OnnxBuilder,
   shapes: Map<Value, number[]>,
   limits: Im2colLimits,
+  layout: BatchLastPlan = NO_BATCH_LAST,
 ): number {
   const record = shapeRecorder(shapes);
   let rewritten = 0;
   for (let index = 0; index < b.nodeList.length; index++) {
     const node = b.nodeList[index];
-    if (!qualifies(node, shapes, limits)) continue;
+    if (!isIm2colConv(node, shapes, limits)) continue;
     const [x, w, bias] = node.inputs;
+    const batchLastIn = layout.values.has(x);
+    const batchLastOut = layout.values.has(node.outputs[0]);
     const [n, c, h, width] = shapes.get(x) as number[];
     const [o, , kh, kw] = shapes.get(w) as number[];
     const [, , ho, wo] = shapes.get(node.outputs[0]) as number[];
@@ -130,7 +141,7 @@ export function rewriteIm2colConvs(
     let columns = '';
     const forward = () => {
       // [C, H, W, N]: the taps slice and pad outer axes, copying runs of N values (and their adjoints too).
-      const batchLast = record(b.node('Transpose', [x], { perm: ints([1, 2, 3, 0]) }), [c, h, width, n]);
+      const batchLast = channelMajor(b, record, x, [n, c, h, width], batchLastIn);
       // ONNX orders a 2-D conv's pads (top, left, bottom, right), as padMap takes them.
       const padded = padMap(b, record, { map: batchLast, shape: [c, h, width, n] }, pads);
       // Row channel * taps + tap, the order of the kernel's own [O, C, kh, kw] (a kernel transpose to tap-major
@@ -140,8 +151,7 @@ export function rewriteIm2colConvs(
       const inputs = [kernel, columns];
       if (bias) inputs.push(record(b.node('Reshape', [bias, b.int64Values([o, 1])]), [o, 1]));
       const product = record(b.node('Gemm', inputs), [o, pixels]);
-      const maps = record(b.node('Reshape', [product, b.int64Values([o, ho, wo, n])]), [o, ho, wo, n]);
-      return b.node('Transpose', [maps], { perm: ints([3, 0, 1, 2]) });
+      return fromChannelMajor(b, record, product, [n, o, ho, wo], batchLastOut);
     };
     // Stride 1 (pads below the kernel's extent): the input gradient as the im2col of dY times the kernel (a
     // correlation with the flipped kernel), not the derived col2im (the product's nine-tap gradient split, each
@@ -149,7 +159,7 @@ export function rewriteIm2colConvs(
     const closedForm =
       strides[0] === 1 && strides[1] === 1 && pads.every((p, i) => p <= (i % 2 ? kw : kh) - 1);
     const backward = (g: OnnxBuilder, dy: Value): Array<Value | null> => {
-      const dyMaps = record(g.node('Transpose', [dy], { perm: ints([1, 2, 3, 0]) }), [o, ho, wo, n]);
+      const dyMaps = channelMajor(g, record, dy, [n, o, ho, wo], batchLastOut);
       const dyRows = record(g.node('Reshape', [dyMaps, g.int64Values([o, pixels])]), [o, pixels]);
       const dKernel = record(g.node('Gemm', [dyRows, columns], { transB: int(1) }), [o, c * taps]);
       const dw = g.node('Reshape', [dKernel, g.int64Values([o, c, kh, kw])]);
@@ -170,8 +180,7 @@ export function rewriteIm2colConvs(
               g.int64Values([c, o * taps]),
             ]);
       const dxRows = g.node('Gemm', [kernelByInput, dyColumns], { transA: int(taps === 1 ? 1 : 0) });
-      const dxMaps = g.node('Reshape', [dxRows, g.int64Values([c, h, width, n])]);
-      const dx = g.node('Transpose', [dxMaps], { perm: ints([3, 0, 1, 2]) });
+      const dx = fromChannelMajor(g, record, dxRows, [n, c, h, width], batchLastIn);
       if (!bias) return [dx, dw];
       return [dx, dw, g.node('ReduceSum', [dyRows, g.int64Values([1])], { keepdims: int(0) })];
     };

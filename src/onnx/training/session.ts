@@ -17,8 +17,9 @@ import type { SGD } from '../../train/sgd.js';
 import { releaseArrayBuffers } from '../../util/release-buffers.js';
 import { numel } from '../../util/shape.js';
 import type { StateInput } from '../builder.js';
-import { encodeModel } from '../onnx-proto.js';
+import { encodeModel, type ModelProto, type NodeProto } from '../onnx-proto.js';
 import { loadOnnxRuntime } from '../session.js';
+import { applyBatchLast, NO_BATCH_LAST, planBatchLast, type RewriteKind } from './batch-last.js';
 import {
   buildTrainingForward,
   finishTrainingGraph,
@@ -29,9 +30,15 @@ import {
   type TrainingGraph,
   type TrainingGraphOptions,
 } from './graph.js';
-import { type Im2colLimits, rewriteIm2colConvs } from './im2col-convs.js';
+import { type Im2colLimits, isIm2colConv, rewriteIm2colConvs } from './im2col-convs.js';
 import { probeShapes } from './shape-probe.js';
-import { rewriteSingleTapConvs, rewriteWholeMapConvs, type WholeMapLimits } from './whole-map-convs.js';
+import {
+  rewriteSingleTapConvs,
+  rewriteWholeMapConvs,
+  singleTap,
+  type WholeMapLimits,
+  wholeMapTaps,
+} from './whole-map-convs.js';
 
 export interface OrtTrainerOptions {
   /** Intra-op threads (default: ONNX Runtime's choice, one per core). */
@@ -66,6 +73,11 @@ export interface OrtTrainerOptions {
    * im2col-convs.ts); false: none. Default {@link DEFAULT_IM2COL_LIMITS}.
    */
   im2colConvs?: Im2colLimits | false;
+  /**
+   * Keep activations batch-last between the rewritten convolutions where that saves Transposes (default true;
+   * see batch-last.ts).
+   */
+  batchLast?: boolean;
 }
 
 /** Chosen by measurement of the training step (docs/training-ort.md). */
@@ -176,11 +188,28 @@ export class OrtTrainer {
     const options = this.graphOptions(batchSize, gradientOutputs);
     const forward = buildTrainingForward(this.model, options);
     const shapes = await this.probeShapes(forward, batchSize);
-    rewriteSingleTapConvs(forward.b, shapes);
     const wholeMap = this.options.wholeMapConvs ?? DEFAULT_WHOLE_MAP_LIMITS;
-    if (wholeMap) rewriteWholeMapConvs(forward.b, shapes, wholeMap);
     const im2col = this.options.im2colConvs ?? DEFAULT_IM2COL_LIMITS;
-    if (im2col) rewriteIm2colConvs(forward.b, shapes, im2col);
+    // The rewrites below take convs in this order, each with its own predicate.
+    const rewriteOf = (node: NodeProto): RewriteKind | null => {
+      const shapeOf = (value: string) => shapes.get(value);
+      if (singleTap(node, shapeOf)) return 'product';
+      if (wholeMap && wholeMapTaps(node, shapeOf, wholeMap)) return 'product';
+      return im2col && isIm2colConv(node, shapes, im2col) ? 'im2col' : null;
+    };
+    const layout =
+      this.options.batchLast === false
+        ? NO_BATCH_LAST
+        : planBatchLast(forward.b, {
+            shapes,
+            batch: batchSize,
+            batchInputs: batchInputs(forward),
+            rewriteOf,
+          });
+    rewriteSingleTapConvs(forward.b, shapes, layout);
+    if (wholeMap) rewriteWholeMapConvs(forward.b, shapes, wholeMap, layout);
+    if (im2col) rewriteIm2colConvs(forward.b, shapes, im2col, layout);
+    applyBatchLast(forward.b, shapes, layout);
     const graph = finishTrainingGraph(this.model, forward, options, (value) => {
       const shape = shapes.get(value);
       if (!shape) throw new Error(`training graph: no shape for ${value}`);
@@ -219,7 +248,7 @@ export class OrtTrainer {
     };
     return probeShapes(this.runtime, forward.b, {
       batch: batchSize,
-      batchInputs: [TRAIN_IO.images, TRAIN_IO.target, ...forward.b.randomInputs.map((r) => r.name)],
+      batchInputs: batchInputs(forward),
       feeds,
       threads: this.options.threads,
     });
@@ -279,6 +308,14 @@ export class OrtTrainer {
     } finally {
       torch.dispose();
     }
+  }
+
+  /**
+   * The step graph at a batch size, as ONNX Runtime runs it (built on first use, like `step`): to inspect or save
+   * it (`encodeModel`).
+   */
+  async stepGraph(batchSize: number, options: { gradients?: boolean } = {}): Promise<ModelProto> {
+    return (await this.compiled(batchSize, options.gradients === true)).graph.model;
   }
 
   /**
@@ -398,6 +435,11 @@ export class OrtTrainer {
     }
     this.steps.clear();
   }
+}
+
+/** The step's inputs whose first axis is the batch. */
+function batchInputs(forward: ReturnType<typeof buildTrainingForward>): string[] {
+  return [TRAIN_IO.images, TRAIN_IO.target, ...forward.b.randomInputs.map((r) => r.name)];
 }
 
 /**

@@ -12,13 +12,14 @@
  */
 import { int, ints, type OnnxBuilder, type Value } from '../builder.js';
 import { intsAttribute, type NodeProto } from '../onnx-proto.js';
+import { type BatchLastPlan, batchLastView, NO_BATCH_LAST } from './batch-last.js';
 import { shapeRecorder } from './shape-probe.js';
 
 /**
  * The kernel tap (row, column) that the one output pixel reads from input pixel (0, 0), when the output is 1x1
  * and every other tap reads padding; null when the conv is not of that kind (or grouped).
  */
-function singleTap(
+export function singleTap(
   node: NodeProto,
   shapeOf: (value: Value) => readonly number[] | undefined,
 ): [number, number] | null {
@@ -39,8 +40,25 @@ function singleTap(
   return [pads[0], pads[1]];
 }
 
-/** Rewrites every single-tap conv of `b` (see the module comment); records the shapes of the values it adds. */
-export function rewriteSingleTapConvs(b: OnnxBuilder, shapes: Map<Value, number[]>): number {
+/**
+ * Whether a product conv computes batch-last: its input and output share a layout (batch-last.ts joins them).
+ */
+function computesBatchLast(node: NodeProto, layout: BatchLastPlan): boolean {
+  const batchLast = layout.values.has(node.outputs[0]);
+  if (layout.values.has(node.inputs[0]) !== batchLast)
+    throw new Error(`conv rewrite: ${node.name} reads and writes different layouts`);
+  return batchLast;
+}
+
+/**
+ * Rewrites every single-tap conv of `b` (see the module comment); records the shapes of the values it adds.
+ * Batch-last in `layout` (batch-last.ts), the product is the kernel times the pixel's [C, N] columns.
+ */
+export function rewriteSingleTapConvs(
+  b: OnnxBuilder,
+  shapes: Map<Value, number[]>,
+  layout: BatchLastPlan = NO_BATCH_LAST,
+): number {
   const record = shapeRecorder(shapes);
   let rewritten = 0;
   for (let index = 0; index < b.nodeList.length; index++) {
@@ -50,16 +68,9 @@ export function rewriteSingleTapConvs(b: OnnxBuilder, shapes: Map<Value, number[
     const [x, w, bias] = node.inputs;
     const [n, c, h, width] = shapes.get(x) as number[];
     const [o, i] = shapes.get(w) as number[];
+    const batchLast = computesBatchLast(node, layout);
     b.replaceNode(index, () =>
       b.scoped(`${node.name}:gemm`, () => {
-        let pixel = x;
-        if (h !== 1 || width !== 1) {
-          pixel = record(
-            b.node('Slice', [x, b.int64Values([0, 0]), b.int64Values([1, 1]), b.int64Values([2, 3])]),
-            [n, c, 1, 1],
-          );
-        }
-        const rowsIn = record(b.node('Reshape', [pixel, b.int64Values([n, c])]), [n, c]);
         const tapWeight = record(
           b.node('Slice', [
             w,
@@ -70,6 +81,27 @@ export function rewriteSingleTapConvs(b: OnnxBuilder, shapes: Map<Value, number[
           [o, i, 1, 1],
         );
         const matrix = record(b.node('Reshape', [tapWeight, b.int64Values([o, i])]), [o, i]);
+        if (batchLast) {
+          let data = record(b.node('Reshape', [x, b.int64Values([c, h, width, n])]), [c, h, width, n]);
+          if (h !== 1 || width !== 1) {
+            const ends = b.int64Values([1, 1]);
+            const sliced = b.node('Slice', [data, b.int64Values([0, 0]), ends, b.int64Values([1, 2])]);
+            data = record(sliced, [c, 1, 1, n]);
+          }
+          const columns = record(b.node('Reshape', [data, b.int64Values([c, n])]), [c, n]);
+          const inputs = [matrix, columns];
+          if (bias) inputs.push(record(b.node('Reshape', [bias, b.int64Values([o, 1])]), [o, 1]));
+          const product = record(b.node('Gemm', inputs), [o, n]);
+          return b.node('Reshape', [product, b.int64Values(batchLastView([n, o, 1, 1]))]);
+        }
+        let pixel = x;
+        if (h !== 1 || width !== 1) {
+          pixel = record(
+            b.node('Slice', [x, b.int64Values([0, 0]), b.int64Values([1, 1]), b.int64Values([2, 3])]),
+            [n, c, 1, 1],
+          );
+        }
+        const rowsIn = record(b.node('Reshape', [pixel, b.int64Values([n, c])]), [n, c]);
         const product = record(
           b.node('Gemm', bias ? [rowsIn, matrix, bias] : [rowsIn, matrix], { transB: int(1) }),
           [n, o],
@@ -95,7 +127,7 @@ export interface WholeMapLimits {
  * `taps[q * P + p]`, and the number of connected pairs. Null when it is not a candidate (grouped, dilated, an
  * input pixel that no output reads, or a map or waste over the limits).
  */
-function wholeMapTaps(
+export function wholeMapTaps(
   node: NodeProto,
   shapeOf: (value: Value) => readonly number[] | undefined,
   limits: WholeMapLimits,
@@ -152,6 +184,7 @@ export function rewriteWholeMapConvs(
   b: OnnxBuilder,
   shapes: Map<Value, number[]>,
   limits: WholeMapLimits,
+  layout: BatchLastPlan = NO_BATCH_LAST,
 ): number {
   const record = shapeRecorder(shapes);
   let rewritten = 0;
@@ -164,6 +197,7 @@ export function rewriteWholeMapConvs(
     const [o, , kh, kw] = shapes.get(w) as number[];
     const [, , ho, wo] = shapes.get(node.outputs[0]) as number[];
     const [q, p, k] = [h * width, ho * wo, kh * kw];
+    const batchLast = computesBatchLast(node, layout);
     const selection = new Float32Array(k * q * p);
     plan.taps.forEach((tap, pair) => {
       if (tap >= 0) selection[tap * q * p + pair] = 1;
@@ -181,11 +215,21 @@ export function rewriteWholeMapConvs(
         const blocks = record(b.node('Reshape', [spread, b.int64Values([o, c, q, p])]), [o, c, q, p]);
         const ordered = record(b.node('Transpose', [blocks], { perm: ints([1, 2, 0, 3]) }), [c, q, o, p]);
         const matrix = record(b.node('Reshape', [ordered, b.int64Values([c * q, o * p])]), [c * q, o * p]);
-        const rows = record(b.node('Reshape', [x, b.int64Values([n, c * q])]), [n, c * q]);
-        const product = record(b.node('Gemm', [rows, matrix]), [n, o * p]);
-        const maps = b.node('Reshape', [product, b.int64Values([n, o, ho, wo])]);
-        if (!bias) return maps;
-        record(maps, [n, o, ho, wo]);
+        let maps: Value;
+        if (batchLast) {
+          // [C, H, W, N] data: columns [C*H*W, N] in the matrix's row order; the product is [O*Ho*Wo, N].
+          const columns = record(b.node('Reshape', [x, b.int64Values([c * q, n])]), [c * q, n]);
+          const product = record(b.node('Gemm', [matrix, columns], { transA: int(1) }), [o * p, n]);
+          maps = b.node('Reshape', [product, b.int64Values(batchLastView([n, o, ho, wo]))]);
+          if (!bias) return maps;
+          record(maps, batchLastView([n, o, ho, wo]));
+        } else {
+          const rows = record(b.node('Reshape', [x, b.int64Values([n, c * q])]), [n, c * q]);
+          const product = record(b.node('Gemm', [rows, matrix]), [n, o * p]);
+          maps = b.node('Reshape', [product, b.int64Values([n, o, ho, wo])]);
+          if (!bias) return maps;
+          record(maps, [n, o, ho, wo]);
+        }
         const perChannel = record(b.node('Reshape', [bias, b.int64Values([1, o, 1, 1])]), [1, o, 1, 1]);
         return b.node('Add', [maps, perChannel]);
       }),
