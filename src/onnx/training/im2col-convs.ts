@@ -40,8 +40,8 @@ export function isIm2colConv(
   const groupAttribute = node.attributes.group;
   if (groupAttribute?.kind === 'int' && groupAttribute.value !== 1) return false;
   if (intsAttribute(node, 'dilations', [1, 1]).some((d) => d !== 1)) return false;
-  // A stride-1 1x1 conv needs no im2col; as a product over the batch it is faster on the smallest maps only
-  // (CIFAR step: 780 -> 659 ms with 2x2 and 4x4 maps, 672 ms with 8x8 ones too).
+  // A stride-1 1x1 conv needs no im2col, only its input as [C, H*W*N]; as a product over the batch it is faster
+  // on small maps (CIFAR step: 780 -> 659 ms with 2x2 and 4x4 maps; with activations batch-last, 8x8 too).
   const strided = intsAttribute(node, 'strides', [1, 1]).some((s) => s !== 1);
   if (w[2] * w[3] === 1 && !strided) return y[2] * y[3] <= (limits.maxPointwiseOutputPixels ?? 0);
   return y[2] * y[3] <= limits.maxOutputPixels;

@@ -84,7 +84,7 @@ export interface OrtTrainerOptions {
 export const DEFAULT_WHOLE_MAP_LIMITS: WholeMapLimits = { maxOutputPixels: 4, maxWaste: 1 };
 
 /** Chosen by measurement of the training step (docs/training-ort.md). */
-export const DEFAULT_IM2COL_LIMITS: Im2colLimits = { maxOutputPixels: 196, maxPointwiseOutputPixels: 16 };
+export const DEFAULT_IM2COL_LIMITS: Im2colLimits = { maxOutputPixels: 196, maxPointwiseOutputPixels: 64 };
 
 /** What one step returns. */
 export interface OrtStepOutput {
