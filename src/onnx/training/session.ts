@@ -14,7 +14,7 @@ import { BatchNorm2d } from '../../nn/batchnorm.js';
 import type { Buffer, Parameter } from '../../nn/module.js';
 import { fromTorchLayout, toTorchLayout } from '../../nn/tensor-layout.js';
 import type { SGD } from '../../train/sgd.js';
-import { releaseArrayBuffers } from '../../util/release-buffers.js';
+import { holdHeapTop, releaseArrayBuffers } from '../../util/release-buffers.js';
 import { numel } from '../../util/shape.js';
 import type { StateInput } from '../builder.js';
 import { encodeModel, type ModelProto, type NodeProto } from '../onnx-proto.js';
@@ -123,6 +123,8 @@ export class OrtTrainer {
   private readonly holders = new Map<string, StateInput>();
   /** Steps applied since the last `pull` (BatchNorm's num_batches_tracked advances by this much). */
   private unpulledSteps = 0;
+  /** Steps run (any batch size). */
+  private runs = 0;
   /** Whether the momentum buffers hold values (PyTorch creates them on the first step). */
   private hasMomentum = false;
 
@@ -365,7 +367,8 @@ export class OrtTrainer {
       }
     }
     const results = await session.run(feeds, fetches);
-    releaseReturnedCopies(results, fetches);
+    // From the second step on, the copies' sizes are under glibc's mmap threshold (holdHeapTop).
+    releaseReturnedCopies(results, fetches, ++this.runs === 2);
     if (Number.isFinite(loss[0])) {
       this.unpulledSteps++;
       this.hasMomentum = true;
@@ -450,10 +453,12 @@ function batchInputs(forward: ReturnType<typeof buildTrainingForward>): string[]
 function releaseReturnedCopies(
   results: Record<string, ort.Tensor>,
   fetches: Record<string, ort.Tensor>,
+  holdHeap: boolean,
 ): void {
   const own = new Set(Object.values(fetches).map((t) => (t.data as Float32Array).buffer));
   const copies = Object.values(results)
     .map((t) => (t.data as Float32Array).buffer)
     .filter((buffer): buffer is ArrayBuffer => buffer instanceof ArrayBuffer && !own.has(buffer));
+  if (holdHeap && copies.length > 0) holdHeapTop(Math.max(...copies.map((buffer) => buffer.byteLength)));
   releaseArrayBuffers(copies);
 }
