@@ -77,7 +77,17 @@ describe('batch-last activations (training step layout)', () => {
       try {
         const out = await trainer.step(images, labels, 0, { gradients: true });
         const nodes = (await trainer.stepGraph(4, { gradients: true })).graph.nodes;
-        runs.push({ out, transposes: nodes.filter((node) => node.opType === 'Transpose').length });
+        const forwardGemms = (rewrite: string) =>
+          nodes.filter(
+            (node) => node.opType === 'Gemm' && !node.name.startsWith('grad') && node.name.includes(rewrite),
+          );
+        runs.push({
+          out,
+          transposes: nodes.filter((node) => node.opType === 'Transpose').length,
+          // Batch-last products: whole-map ones transpose the kernel matrix, single-tap ones no operand.
+          wholeMap: forwardGemms(':whole-map').filter((node) => node.attributes.transA).length,
+          singleTap: forwardGemms(':gemm/').filter((node) => !node.attributes.transB).length,
+        });
       } finally {
         await trainer.release();
         optimizer.dispose();
@@ -85,6 +95,12 @@ describe('batch-last activations (training step layout)', () => {
       }
     }
     const [reference, batchLast] = runs;
+    // This model's stage 3 (1x1 maps) and its stride-2 entry run as products; they compute batch-last too.
+    assert.deepEqual([reference.wholeMap, reference.singleTap], [0, 0]);
+    assert.ok(
+      batchLast.wholeMap > 0 && batchLast.singleTap > 0,
+      `batch-last products: ${batchLast.wholeMap} whole-map, ${batchLast.singleTap} single-tap`,
+    );
     assert.ok(
       batchLast.transposes < reference.transposes - 10,
       `Transposes: ${reference.transposes} -> ${batchLast.transposes}`,
