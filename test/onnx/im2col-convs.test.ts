@@ -55,10 +55,15 @@ describe('im2col convolutions (training graph rewrite)', () => {
     const pointwise = await run({ maxOutputPixels: 20, maxPointwiseOutputPixels: 16 });
     assert.equal(pointwise.rewritten, 5);
     assert.equal(convs(pointwise), 0);
+    const count = (ops: string[], op: string) => ops.filter((type) => type === op).length;
+    // Stride-1 columns are one Gather each (their gradient is the closed form), the strided 3x3 conv's Slices and
+    // a Concat (its col2im is derived from them); the 1x1 convs stack no columns.
+    assert.equal(count(pointwise.opTypes, 'Concat'), 1);
+    assert.equal(count(pointwise.opTypes, 'Gather'), 2);
     assert.equal(
-      pointwise.opTypes.filter((op) => op === 'Concat').length,
-      3,
-      'the two 1x1 convs stack no columns',
+      count(pointwise.backwardOpTypes, 'Gather'),
+      2,
+      "dY's columns for the stride-1 input gradients",
     );
     assertSameFunction(reference, pointwise, INPUTS);
     const pointwiseBelow = await run({ maxOutputPixels: 20, maxPointwiseOutputPixels: 15 });
