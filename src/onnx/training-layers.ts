@@ -7,6 +7,7 @@
 import type { Dropout } from '../layers/dropout.js';
 import type { BatchNorm2d } from '../nn/batchnorm.js';
 import { float, int, ints, type OnnxBuilder, type Value } from './builder.js';
+import type { NodeProto } from './onnx-proto.js';
 
 /** ReduceMean over `axes` keeping them (axes as attribute before opset 18, as an input from 18 on). */
 export function reduceMean(b: OnnxBuilder, x: Value, axes: number[], keepdims = true): Value {
@@ -25,6 +26,22 @@ function reduceSumSquare(b: OnnxBuilder, x: Value, axes: number[]): Value {
 /** ReduceSum over `axes` (axes as an input, opset >= 13). */
 export function reduceSum(b: OnnxBuilder, x: Value, axes: number[], keepdims = true): Value {
   return b.node('ReduceSum', [x, b.int64Values(axes)], { keepdims: int(keepdims ? 1 : 0) });
+}
+
+/**
+ * The axes a ReduceMean / ReduceSum / ReduceSumSquare node of a rank-`rank` value reduces, as non-negative numbers
+ * (as the functions above write them: an attribute or a constant input; every axis when none are given);
+ * undefined when they are a computed input.
+ */
+export function reductionAxes(b: OnnxBuilder, node: NodeProto, rank: number): number[] | undefined {
+  const attribute = node.attributes.axes;
+  const axes =
+    attribute?.kind === 'ints'
+      ? attribute.value
+      : node.inputs[1]
+        ? b.int64ValuesOf(node.inputs[1])
+        : Array.from({ length: rank }, (_, i) => i);
+  return axes?.map((axis) => (axis < 0 ? axis + rank : axis));
 }
 
 /** Number of elements per channel of an NCHW value, as a float scalar computed at run time. */

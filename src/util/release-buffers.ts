@@ -1,7 +1,8 @@
 /**
- * Frees ArrayBuffers now instead of at V8's next collection, and keeps their memory for the next ones. onnxruntime-node returns a fresh copy of every
- * fetched output even where it wrote the output into a preallocated array; on the training step that is the next
- * parameters and momentum, a few hundred MB per step that otherwise stays resident until V8 collects it.
+ * Frees ArrayBuffers now instead of at V8's next collection, and keeps their memory for the next ones.
+ * onnxruntime-node returns a fresh copy of every fetched output even where it wrote the output into a
+ * preallocated array; on the training step that is the next parameters and momentum, a few hundred MB per step
+ * that otherwise stays resident until V8 collects it.
  *
  * Transferring a buffer detaches it from this thread and moves its memory into the message; a message posted to
  * a port whose other end is closed is dropped, and its memory with it.

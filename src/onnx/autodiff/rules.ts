@@ -11,7 +11,7 @@
 import { numel } from '../../util/shape.js';
 import { int, ints, type OnnxBuilder, type Value } from '../builder.js';
 import { intsAttribute, type NodeProto } from '../onnx-proto.js';
-import { reduceSum } from '../training-layers.js';
+import { reduceSum, reductionAxes } from '../training-layers.js';
 
 /** What a rule can see of the forward graph. */
 export interface GradContext {
@@ -594,14 +594,8 @@ function reduction(mean: boolean): GradientRule {
     if (!dy) return node.inputs.map(() => null);
     const x = node.inputs[0];
     const shape = ctx.shape(x);
-    const axesAttribute = node.attributes.axes;
-    const axes =
-      axesAttribute?.kind === 'ints'
-        ? axesAttribute.value
-        : node.inputs[1]
-          ? int64Input(ctx, 1, 'axes')
-          : shape.map((_, i) => i);
-    const normalised = axes.map((a) => (a < 0 ? a + shape.length : a));
+    const normalised = reductionAxes(b, node, shape.length);
+    if (!normalised) throw new Error(`gradient of ${node.name}: its axes must be a constant`);
     const kept = shape.map((d, i) => (normalised.includes(i) ? 1 : d));
     let grad = b.node('Reshape', [dy, b.int64Values(kept)]);
     if (mean) grad = b.node('Mul', [grad, b.floatValues([1 / numel(normalised.map((a) => shape[a]))], [])]);

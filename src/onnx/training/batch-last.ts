@@ -19,9 +19,12 @@
  * itself, the head) or writes. Product convs (single-tap and whole-map rewrites) compute in either layout, the
  * same for input and output, so they join their input's and output's components.
  */
+
+import { numel } from '../../util/shape.js';
 import { ints, type OnnxBuilder, type Value } from '../builder.js';
-import { intsAttribute, type NodeProto } from '../onnx-proto.js';
-import type { ShapeRecorder } from './shape-probe.js';
+import type { NodeProto } from '../onnx-proto.js';
+import { reductionAxes } from '../training-layers.js';
+import { type ShapeRecorder, shapeRecorder } from './shape-probe.js';
 
 /**
  * How a conv rewrite takes layouts: 'product' computes in either (its input's and output's the same), 'im2col'
@@ -108,11 +111,6 @@ function sameShape(a: readonly number[] | undefined, b: readonly number[] | unde
   return !!a && !!b && a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-function reductionAxes(b: OnnxBuilder, node: NodeProto): number[] | undefined {
-  if (node.attributes.axes) return intsAttribute(node, 'axes', []);
-  return node.inputs[1] === undefined ? undefined : b.int64ValuesOf(node.inputs[1])?.slice();
-}
-
 /** What `plan` needs to know of the graph. */
 export interface PlanInputs {
   shapes: ReadonlyMap<Value, number[]>;
@@ -155,7 +153,7 @@ export function planBatchLast(b: OnnxBuilder, inputs: PlanInputs): BatchLastPlan
   const pinned = new Set<Value>();
   /** Elements moved by the im2col convs' Transposes if the value stays NCHW. */
   const saved = new Map<Value, number>();
-  const size = (value: Value) => (shapes.get(value) as number[]).reduce((a, d) => a * d, 1);
+  const size = (value: Value) => numel(shapes.get(value) as number[]);
   nodes.forEach((node, index) => {
     const fullInputs = node.inputs.filter(full);
     const fullOutputs = node.outputs.filter(full);
@@ -238,7 +236,7 @@ function transparent(
   }
   if (REDUCTIONS.has(node.opType)) {
     const keep = node.attributes.keepdims;
-    const axes = reductionAxes(b, node)?.sort();
+    const axes = reductionAxes(b, node, 4)?.sort();
     return (
       full(node.inputs[0]) &&
       (keep === undefined || (keep.kind === 'int' && keep.value === 1)) &&
@@ -259,18 +257,13 @@ function transparent(
  */
 export function applyBatchLast(b: OnnxBuilder, shapes: Map<Value, number[]>, plan: BatchLastPlan): void {
   if (plan.values.size === 0) return;
-  const record = (value: Value, shape: number[]) => {
-    shapes.set(value, shape);
-    return value;
-  };
-  for (const node of b.nodeList) {
-    if (node.opType === 'ConstantOfShape' && plan.values.has(node.outputs[0])) {
-      node.inputs[0] = b.int64Values(batchLastView(shapes.get(node.outputs[0]) as number[]));
-    }
-  }
-  // Shape nodes of batch-last values: their consumers take the (static) NCHW shape instead.
+  const record = shapeRecorder(shapes);
+  // Shapes are static: a ConstantOfShape writes a batch-last value's view, and the consumers of a Shape node of
+  // a batch-last value take the (NCHW) shape it had.
   const shapeValues = new Map<Value, Value>();
   for (const node of b.nodeList) {
+    if (node.opType === 'ConstantOfShape' && plan.values.has(node.outputs[0]))
+      node.inputs[0] = b.int64Values(batchLastView(shapes.get(node.outputs[0]) as number[]));
     if (node.opType === 'Shape' && plan.values.has(node.inputs[0]))
       shapeValues.set(node.outputs[0], b.int64Values(shapes.get(node.inputs[0]) as number[]));
   }

@@ -215,21 +215,17 @@ export function rewriteWholeMapConvs(
         const blocks = record(b.node('Reshape', [spread, b.int64Values([o, c, q, p])]), [o, c, q, p]);
         const ordered = record(b.node('Transpose', [blocks], { perm: ints([1, 2, 0, 3]) }), [c, q, o, p]);
         const matrix = record(b.node('Reshape', [ordered, b.int64Values([c * q, o * p])]), [c * q, o * p]);
-        let maps: Value;
-        if (batchLast) {
-          // [C, H, W, N] data: columns [C*H*W, N] in the matrix's row order; the product is [O*Ho*Wo, N].
-          const columns = record(b.node('Reshape', [x, b.int64Values([c * q, n])]), [c * q, n]);
-          const product = record(b.node('Gemm', [matrix, columns], { transA: int(1) }), [o * p, n]);
-          maps = b.node('Reshape', [product, b.int64Values(batchLastView([n, o, ho, wo]))]);
-          if (!bias) return maps;
-          record(maps, batchLastView([n, o, ho, wo]));
-        } else {
-          const rows = record(b.node('Reshape', [x, b.int64Values([n, c * q])]), [n, c * q]);
-          const product = record(b.node('Gemm', [rows, matrix]), [n, o * p]);
-          maps = b.node('Reshape', [product, b.int64Values([n, o, ho, wo])]);
-          if (!bias) return maps;
-          record(maps, [n, o, ho, wo]);
-        }
+        // Batch-last, x is [C, H, W, N] data: [C*H*W, N] in the matrix's row order, and the matrix transposed
+        // times it is [O*Ho*Wo, N]. NCHW: [N, C*H*W] times the matrix, [N, O*Ho*Wo].
+        const flatShape = batchLast ? [c * q, n] : [n, c * q];
+        const flat = record(b.node('Reshape', [x, b.int64Values(flatShape)]), flatShape);
+        const product = batchLast
+          ? record(b.node('Gemm', [matrix, flat], { transA: int(1) }), [o * p, n])
+          : record(b.node('Gemm', [flat, matrix]), [n, o * p]);
+        const mapShape = batchLast ? batchLastView([n, o, ho, wo]) : [n, o, ho, wo];
+        const maps = b.node('Reshape', [product, b.int64Values(mapShape)]);
+        if (!bias) return maps;
+        record(maps, mapShape);
         const perChannel = record(b.node('Reshape', [bias, b.int64Values([1, o, 1, 1])]), [1, o, 1, 1]);
         return b.node('Add', [maps, perChannel]);
       }),
