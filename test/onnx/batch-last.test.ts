@@ -12,6 +12,7 @@ import type { NodeProto } from '../../src/onnx/onnx-proto.js';
 import { planBatchLast, type RewriteKind } from '../../src/onnx/training/batch-last.js';
 import { OrtTrainer } from '../../src/onnx/training/session.js';
 import { SGD } from '../../src/train/sgd.js';
+import { smallTrainingOptions } from '../helpers/small-models.js';
 import { assertClose, maxAbs } from '../helpers/tensors.js';
 import { noise } from './_weighted-loss.js';
 
@@ -62,13 +63,7 @@ describe('batch-last activations (training step layout)', () => {
     const labels = Int32Array.from([0, 3, 6, 9]);
     const runs = [];
     for (const batchLast of [false, true]) {
-      const model = createModel('rla_resnet50', {
-        layers: [1, 1, 1, 1],
-        widthPerGroup: 8,
-        numClasses: 10,
-        zeroInitLastBn: false,
-        seed: 3,
-      });
+      const model = createModel('rla_resnet50', { ...smallTrainingOptions('rla_resnet50'), seed: 3 });
       const optimizer = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
       const trainer = await OrtTrainer.create(model, optimizer, 32, 32, {
         optimizationLevel: 'basic',

@@ -31,7 +31,7 @@ function batch(size: number, count: number): { images: Float32Array; labels: Int
 
 /** A small RLA-ResNet (one block per stage) for the multi-step checks of the in-place update. */
 function smallRla(seed: number): ModelOptions {
-  return { layers: [1, 1, 1, 1], widthPerGroup: 8, numClasses: 10, zeroInitLastBn: false, seed };
+  return { ...smallTrainingOptions('rla_resnet50'), seed };
 }
 
 /** The recipes' SGD: weight decay and Nesterov momentum. */
